@@ -1,0 +1,87 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Exception types of the engine; each maps to one precise message in a module's main()."""
+
+from __future__ import annotations
+
+
+class BackendError(Exception):
+    """Base class: the message is one line that says what was wrong and what to do."""
+
+
+class InvalidNameError(BackendError):
+    """A backend name that is not a single path component."""
+
+
+class InvalidReferenceError(BackendError):
+    """An image reference that cannot be parsed."""
+
+
+class RegistryError(BackendError):
+    """The registry could not be reached or answered with an unexpected status."""
+
+
+class AuthenticationError(RegistryError):
+    """HTTP 401: missing or wrong credentials."""
+
+
+class AuthorizationError(RegistryError):
+    """HTTP 403: the credentials are valid but may not pull."""
+
+
+class NotFoundError(RegistryError):
+    """HTTP 404: the repository, tag or blob does not exist."""
+
+
+class PlatformNotFoundError(RegistryError):
+    """An image index without a manifest for this host's platform."""
+
+
+class DigestMismatchError(BackendError):
+    """Downloaded bytes do not hash to the digest they were asked for."""
+
+
+class UnsafeEntryError(BackendError):
+    """An archive entry that breaks an extraction rule."""
+
+
+class NoSpaceError(BackendError):
+    """The backends filesystem cannot hold the backend."""
+
+
+class InvalidBackendError(BackendError):
+    """The extracted tree is not a LocalAI backend (no run.sh)."""
+
+
+class LockTimeoutError(BackendError):
+    """Another run holds the backends path lock for too long."""
+
+
+class MetadataError(BackendError):
+    """A metadata.json that cannot be read or parsed."""
+
+
+class SystemBackendError(BackendError):
+    """An attempt to change a backend of the read-only system path."""
+
+
+class SourceError(BackendError):
+    """A source that is not an image, a file, a directory or a URL that can be used."""
+
+
+class AllSourcesFailedError(BackendError):
+    """Every source of the fallback chain failed; the message lists each one with its error."""
+
+    def __init__(self, attempts: list[tuple[str, BackendError]]) -> None:
+        self.attempts = attempts
+        tried = "; ".join("%s: %s" % (source, error) for source, error in attempts)
+        super().__init__("every source failed (%d tried): %s" % (len(attempts), tried))
+
+
+class MissingLibraryError(BackendError):
+    """An optional Python library is needed for this input (e.g. zstandard for zstd layers)."""
+
+    def __init__(self, library: str, reason: str) -> None:
+        self.library = library
+        self.reason = reason
+        super().__init__("the Python library %s is required %s" % (library, reason))

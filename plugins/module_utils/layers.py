@@ -1,0 +1,359 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Safe, streaming extraction of image layers (tar) into a staging directory.
+
+Rules (BEHAVIOUR.md "Extraction rules"): nothing is written outside the root; absolute names and `..`
+are refused; symlinks whose target is absolute or leaves the root are refused; a path component that is
+a symlink is replaced by a directory instead of being written through; hardlinks must point at an entry
+inside the root; whiteouts and opaque markers delete lower-layer content and are never written; device
+nodes and FIFOs are skipped; setuid/setgid bits are dropped; directories get at least u+rwx; files
+are never opened through a link. Where the filesystem refuses links, the target's content is copied.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import tarfile
+
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    BackendError,
+    NoSpaceError,
+    UnsafeEntryError,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.streams import ExactReader
+
+BLOCK = 512
+_ZERO_BLOCK = bytes(BLOCK)
+_WHITEOUT_PREFIX = ".wh."
+_OPAQUE_MARKER = ".wh..wh..opq"
+_LINK_REFUSED = (errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV, errno.EMLINK)
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+_PAX_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+_SKIPPED_TYPES = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
+
+
+def _padded(size: int) -> int:
+    return (size + BLOCK - 1) & ~(BLOCK - 1)
+
+
+def _parse_pax(data: bytes) -> dict[str, str]:
+    """Parse `LEN key=value\\n` records."""
+    records: dict[str, str] = {}
+    position = 0
+    while position < len(data) and data[position:position + 1] not in (b"\0", b""):
+        space = data.index(b" ", position)
+        length = int(data[position:space])
+        if length <= 0:
+            raise ValueError("bad pax record length")
+        key, _sep, value = data[space + 1:position + length - 1].partition(b"=")
+        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        position += length
+    return records
+
+
+class Member:
+    __slots__ = ("name", "type", "linkname", "size", "mode", "mtime")
+
+    def __init__(self, name: str, entry_type: bytes, linkname: str, size: int, mode: int, mtime: float) -> None:
+        self.name = name
+        self.type = entry_type
+        self.linkname = linkname
+        self.size = size
+        self.mode = mode
+        self.mtime = mtime
+
+
+def iter_members(reader: ExactReader):
+    """Yield tar members; the caller consumes exactly `member.size` bytes (not the padding) before the next."""
+    pax: dict[str, str] = {}
+    long_name = long_link = None
+    while True:
+        header = reader.read(BLOCK)
+        if not header or header == _ZERO_BLOCK:
+            reader.drain()
+            return
+        if len(header) < BLOCK:
+            raise BackendError("a layer is truncated inside a tar header")
+        try:
+            info = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
+        except tarfile.HeaderError as exc:
+            raise BackendError("a layer has a corrupt tar header: %s" % exc)
+        if info.type in _PAX_TYPES or info.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
+            data = reader.read(_padded(info.size))[:info.size]
+            if info.type == tarfile.GNUTYPE_LONGNAME:
+                long_name = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
+            elif info.type == tarfile.GNUTYPE_LONGLINK:
+                long_link = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
+            elif info.type != tarfile.XGLTYPE:
+                try:
+                    pax.update(_parse_pax(data))
+                except ValueError as exc:
+                    raise BackendError("a layer has a corrupt pax header: %s" % exc)
+            continue
+        try:
+            size = int(pax["size"]) if "size" in pax else info.size
+            mtime = float(pax["mtime"]) if "mtime" in pax else info.mtime
+        except ValueError:
+            raise BackendError("a layer has a corrupt pax size or mtime for %r" % info.name)
+        member = Member(pax.get("path") or long_name or info.name, info.type,
+                        pax.get("linkpath") or long_link or info.linkname, size, info.mode, mtime)
+        pax = {}
+        long_name = long_link = None
+        yield member
+        reader.skip(_padded(size) - size)
+
+
+def safe_relative_path(name: str, what: str = "entry") -> str:
+    """`a/./b/` -> `a/b`; refuse absolute paths, `..` and NUL (raises UnsafeEntryError naming the rule)."""
+    if "\0" in name:
+        raise UnsafeEntryError("unsafe %s %r: the name contains a NUL byte" % (what, name))
+    if name.startswith("/"):
+        raise UnsafeEntryError("unsafe %s %r: absolute paths are not allowed" % (what, name))
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeEntryError("unsafe %s %r: '..' would leave the backend directory" % (what, name))
+    return "/".join(parts)
+
+
+class LayerExtractor:
+    """Apply layers, one after the other, to `root` (an empty staging directory)."""
+
+    def __init__(self, root: str, space_budget: int | None = None) -> None:
+        self.root = root
+        if space_budget is None:
+            usage = os.statvfs(root)
+            space_budget = usage.f_bavail * usage.f_frsize
+        self.space_budget = space_budget
+        self.bytes_written = 0
+        self.skipped: list[str] = []
+        self._real_dirs = {""}
+        self._layer_paths: set[str] = set()
+        self._deferred_copies: list[tuple[str, str]] = []
+        current_umask = os.umask(0o022)
+        os.umask(current_umask)
+        self._umask = current_umask
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _path(self, rel: str) -> str:
+        return os.path.join(self.root, rel) if rel else self.root
+
+    def _forget(self, rel: str) -> None:
+        prefix = rel + "/"
+        self._real_dirs = {known for known in self._real_dirs if known != rel and not known.startswith(prefix)}
+
+    def _remove(self, rel: str) -> None:
+        """Remove whatever is at rel (never following a link)."""
+        path = self._path(rel)
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(mode):
+            shutil.rmtree(path)
+            self._forget(rel)
+        else:
+            os.unlink(path)
+
+    def _make_parents(self, rel: str) -> None:
+        """Make every ancestor of rel a real directory; a symlink in the way is replaced, never followed."""
+        parent = rel.rpartition("/")[0]
+        if parent in self._real_dirs:
+            return
+        walked = ""
+        for part in parent.split("/"):
+            walked = walked + "/" + part if walked else part
+            if walked in self._real_dirs:
+                continue
+            path = self._path(walked)
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                mode = None
+            if mode is None or not stat.S_ISDIR(mode):
+                if mode is not None:
+                    os.unlink(path)
+                os.mkdir(path, 0o755)
+                self._layer_paths.add(walked)
+            self._real_dirs.add(walked)
+
+    def _existing_is_real_path(self, rel: str) -> bool:
+        """True when every ancestor of rel is a real directory (checked, not created)."""
+        walked = ""
+        for part in rel.split("/")[:-1]:
+            walked = walked + "/" + part if walked else part
+            if walked in self._real_dirs:
+                continue
+            try:
+                if not stat.S_ISDIR(os.lstat(self._path(walked)).st_mode):
+                    return False
+            except FileNotFoundError:
+                return False
+        return True
+
+    def _claim_space(self, name: str, size: int) -> None:
+        if self.bytes_written + size > self.space_budget:
+            raise NoSpaceError("no space left for the backend: entry %r needs %d bytes, %d of %d available are "
+                               "used; free at least %d bytes in the backends path"
+                               % (name, size, self.bytes_written, self.space_budget,
+                                  self.bytes_written + size - self.space_budget))
+        self.bytes_written += size
+
+    # --- entries ---------------------------------------------------------------------------------
+    def _write_file(self, rel: str, member: Member, reader: ExactReader) -> None:
+        self._claim_space(member.name, member.size)
+        self._make_parents(rel)
+        path = self._path(rel)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        try:
+            descriptor = os.open(path, flags, 0o600)
+        except FileExistsError:
+            self._remove(rel)
+            descriptor = os.open(path, flags, 0o600)
+        try:
+            for piece in reader.iter_slices(member.size):
+                while piece:
+                    written = os.write(descriptor, piece)
+                    piece = piece[written:]
+            os.fchmod(descriptor, member.mode & 0o1777)
+            os.utime(descriptor, (member.mtime, member.mtime))
+        finally:
+            os.close(descriptor)
+
+    def _make_directory(self, rel: str, member: Member) -> None:
+        if not rel:
+            return
+        self._make_parents(rel)
+        path = self._path(rel)
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISDIR(mode):
+            os.unlink(path)
+            mode = None
+        if mode is None:
+            os.mkdir(path, 0o700)
+        os.chmod(path, (member.mode & 0o1777) | 0o700)
+        self._real_dirs.add(rel)
+
+    def _make_symlink(self, rel: str, member: Member) -> None:
+        target = member.linkname
+        if not target or target.startswith("/") or "\0" in target:
+            raise UnsafeEntryError("unsafe symlink %r -> %r: absolute or empty targets point outside the backend "
+                                   "directory" % (member.name, target))
+        resolved = os.path.normpath(os.path.join(os.path.dirname(rel), target))
+        if resolved == ".." or resolved.startswith("../"):
+            raise UnsafeEntryError("unsafe symlink %r -> %r: the target is outside the backend directory"
+                                   % (member.name, target))
+        self._make_parents(rel)
+        self._remove(rel)
+        try:
+            os.symlink(target, self._path(rel))
+        except OSError as exc:
+            if exc.errno not in _LINK_REFUSED:
+                raise
+            self._deferred_copies.append((rel, "" if resolved == "." else resolved))
+
+    def _make_hardlink(self, rel: str, member: Member) -> None:
+        target_rel = safe_relative_path(member.linkname, "hardlink target of %r" % member.name)
+        target_path = self._path(target_rel)
+        try:
+            target_mode = os.lstat(target_path).st_mode if self._existing_is_real_path(target_rel) else None
+        except FileNotFoundError:
+            target_mode = None
+        if target_mode is None or stat.S_ISDIR(target_mode):
+            raise UnsafeEntryError("unsafe hardlink %r -> %r: the target is not a file extracted inside the backend "
+                                   "directory" % (member.name, member.linkname))
+        if target_rel == rel:
+            return
+        self._make_parents(rel)
+        self._remove(rel)
+        try:
+            os.link(target_path, self._path(rel), follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno not in _LINK_REFUSED:
+                raise
+            shutil.copy2(target_path, self._path(rel), follow_symlinks=False)
+
+    def _apply_whiteout(self, rel: str) -> None:
+        directory, _sep, marker = rel.rpartition("/")
+        if not self._existing_is_real_path(rel):
+            return  # nothing of a lower layer can sit below a non-directory
+        if marker == _OPAQUE_MARKER:
+            path = self._path(directory)
+            try:
+                children = os.listdir(path) if stat.S_ISDIR(os.lstat(path).st_mode) else []
+            except FileNotFoundError:
+                children = []
+            for child in children:
+                child_rel = directory + "/" + child if directory else child
+                if child_rel not in self._layer_paths:
+                    self._remove(child_rel)
+            return
+        victim = marker[len(_WHITEOUT_PREFIX):]
+        if victim in ("", ".", ".."):
+            raise UnsafeEntryError("unsafe whiteout %r: it names no entry" % rel)
+        self._remove(directory + "/" + victim if directory else victim)
+
+    def _copy_refused_links(self) -> None:
+        """Copy link targets where the filesystem refused symlinks, in dependency order."""
+        pending = self._deferred_copies
+        self._deferred_copies = []
+        while pending:
+            waiting = []
+            for rel, target_rel in pending:
+                source = self._path(target_rel)
+                if any(target_rel == other or target_rel.startswith(other + "/") for other, _t in pending):
+                    waiting.append((rel, target_rel))
+                elif os.path.isdir(source):
+                    shutil.copytree(source, self._path(rel), symlinks=True)
+                elif os.path.lexists(source):
+                    shutil.copy2(source, self._path(rel))
+                else:
+                    self.skipped.append(rel)  # dangling link: nothing to copy
+            if len(waiting) == len(pending):
+                raise UnsafeEntryError("symlinks %s form a cycle and cannot be copied on a filesystem without links"
+                                       % ", ".join(sorted(rel for rel, _t in waiting)))
+            pending = waiting
+
+    def _apply(self, member: Member, reader: ExactReader) -> None:
+        rel = safe_relative_path(member.name)
+        entry_type = member.type
+        is_regular = entry_type in tarfile.REGULAR_TYPES and entry_type != tarfile.GNUTYPE_SPARSE
+        if rel.rpartition("/")[2].startswith(_WHITEOUT_PREFIX):
+            reader.skip(member.size)
+            self._apply_whiteout(rel)
+            return
+        if entry_type == tarfile.GNUTYPE_SPARSE:
+            raise UnsafeEntryError("unsupported entry %r: GNU sparse files are not supported" % member.name)
+        if is_regular and rel:
+            self._write_file(rel, member, reader)
+        else:
+            reader.skip(member.size)
+            if entry_type == tarfile.DIRTYPE:
+                self._make_directory(rel, member)
+            elif entry_type == tarfile.SYMTYPE:
+                self._make_symlink(rel, member)
+            elif entry_type == tarfile.LNKTYPE:
+                self._make_hardlink(rel, member)
+            else:
+                self.skipped.append(rel)  # device nodes, FIFOs and unknown types are never created
+                return
+        self._layer_paths.add(rel)
+
+    def extract(self, chunks) -> None:
+        """Apply one uncompressed tar stream (an iterator of byte chunks) on top of what is in root."""
+        self._layer_paths = set()
+        reader = ExactReader(chunks)
+        try:
+            for member in iter_members(reader):
+                self._apply(member, reader)
+            self._copy_refused_links()
+        except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                raise NoSpaceError("no space left in the backends path after writing %d bytes: %s; free space and "
+                                   "retry" % (self.bytes_written, exc))
+            raise

@@ -1,0 +1,336 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small OCI distribution client: auth, manifest negotiation, platform choice, verified blob streams."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import platform
+import re
+import time
+import urllib.error
+from urllib.parse import urlencode, urlparse
+
+from ansible.module_utils.urls import Request
+
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    DigestMismatchError,
+    NotFoundError,
+    PlatformNotFoundError,
+    RegistryError,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.reference import (
+    DOCKER_HUB,
+    ImageReference,
+    uses_plain_http,
+)
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
+
+CHUNK_SIZE = 1 << 20
+MAX_MANIFEST_BYTES = 4 << 20
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+_TRANSIENT_STATUS = (408, 429, 500, 502, 503, 504)
+
+_MACHINE_TO_ARCH = {
+    "x86_64": ("amd64", None), "amd64": ("amd64", None),
+    "aarch64": ("arm64", None), "arm64": ("arm64", None),
+    "armv7l": ("arm", "v7"), "armv6l": ("arm", "v6"),
+    "i386": ("386", None), "i686": ("386", None),
+    "ppc64le": ("ppc64le", None), "s390x": ("s390x", None), "riscv64": ("riscv64", None),
+}
+
+
+def host_platform() -> dict[str, str | None]:
+    """The OS/architecture/variant triple of this host in OCI terms."""
+    machine = platform.machine().lower()
+    architecture, variant = _MACHINE_TO_ARCH.get(machine, (machine, None))
+    return {"os": platform.system().lower(), "architecture": architecture, "variant": variant}
+
+
+def describe_platform(wanted: dict[str, str | None]) -> str:
+    return "/".join(part for part in (wanted.get("os"), wanted.get("architecture"), wanted.get("variant")) if part)
+
+
+def choose_platform_manifest(index: dict, wanted: dict[str, str | None]) -> dict:
+    """Pick the descriptor of an image index for the wanted platform (variant only where both give one)."""
+    candidates = []
+    for descriptor in index.get("manifests") or []:
+        entry_platform = descriptor.get("platform") or {}
+        if entry_platform.get("os") != wanted["os"] or entry_platform.get("architecture") != wanted["architecture"]:
+            continue
+        candidates.append((descriptor, entry_platform.get("variant")))
+    for descriptor, variant in candidates:
+        if wanted.get("variant") is None or variant in (None, wanted["variant"]):
+            return descriptor
+    offered = sorted({describe_platform(d.get("platform") or {}) or "unknown" for d in index.get("manifests") or []})
+    raise PlatformNotFoundError("the image index offers no manifest for %s (it offers: %s)"
+                                % (describe_platform(wanted), ", ".join(offered) or "nothing"))
+
+
+def _docker_config_auths(path: str | None) -> dict[str, str]:
+    """`{registry host: base64 user:pass}` from a docker config.json; missing or unreadable files give nothing."""
+    if path is None:
+        path = os.path.join(os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker"), "config.json")
+    try:
+        with open(path, encoding="utf-8") as config_file:
+            auths = json.load(config_file).get("auths") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    result = {}
+    for key, value in auths.items():
+        host = urlparse(key).netloc if "://" in key else key.split("/", 1)[0]
+        if host in ("index.docker.io", "registry-1.docker.io"):
+            host = DOCKER_HUB
+        if isinstance(value, dict) and value.get("auth"):
+            result[host] = value["auth"]
+    return result
+
+
+class ResolvedImage:
+    """What a tag or digest points at for this host: the platform manifest and its layers."""
+
+    def __init__(self, reference: ImageReference, manifest_digest: str, manifest: dict, index_digest: str | None) -> None:
+        self.reference = reference
+        self.manifest_digest = manifest_digest
+        self.manifest = manifest
+        self.index_digest = index_digest
+
+    @property
+    def layers(self) -> list[dict]:
+        return list(self.manifest.get("layers") or [])
+
+
+class RegistryClient:
+    """Speaks the distribution API to any number of registries with one set of options."""
+
+    def __init__(self, username: str | None = None, password: str | None = None, validate_certs: bool = True,
+                 ca_path: str | None = None, timeout: float = 60, retries: int = 3,
+                 insecure_registries: list[str] | tuple[str, ...] = (), docker_config_path: str | None = None,
+                 wanted_platform: dict[str, str | None] | None = None) -> None:
+        self.username = username
+        self.password = password
+        self.retries = retries
+        self.insecure_registries = tuple(insecure_registries or ())
+        self.wanted_platform = wanted_platform or host_platform()
+        self._docker_config_path = docker_config_path
+        self._config_auths: dict[str, str] | None = None
+        self._authorization: dict[tuple[str, str], str] = {}
+        self._schemes: dict[str, str] = {}
+        self.http = Request(timeout=timeout, validate_certs=validate_certs, ca_path=ca_path, use_netrc=False,
+                                decompress=False, unredirected_headers=["Authorization"], http_agent="localai.gallery")
+
+    # --- HTTP and auth ---------------------------------------------------------------------------
+    def _base_url(self, reference: ImageReference) -> str:
+        scheme = self._schemes.get(reference.registry)
+        if scheme is None:
+            scheme = "http" if uses_plain_http(reference.registry, self.insecure_registries) else "https"
+        return "%s://%s/v2/%s" % (scheme, reference.api_host, reference.repository)
+
+    def _switch_to_https(self, reference: ImageReference, exc: Exception) -> bool:
+        """A loopback or insecure registry that turns out to speak TLS: use HTTPS from now on (as Docker does)."""
+        if self._schemes.get(reference.registry) == "https" or \
+                not uses_plain_http(reference.registry, self.insecure_registries):
+            return False
+        if isinstance(exc, urllib.error.HTTPError):
+            if exc.code != 400 or b"HTTPS server" not in (exc.read(512) or b""):
+                return False
+        self._schemes[reference.registry] = "https"
+        return True
+
+    def _basic_credentials(self, registry: str) -> str | None:
+        if self.username is not None:
+            return base64.b64encode(("%s:%s" % (self.username, self.password or "")).encode()).decode()
+        if self._config_auths is None:
+            self._config_auths = _docker_config_auths(self._docker_config_path)
+        return self._config_auths.get(registry)
+
+    def _fetch_token(self, reference: ImageReference, params: dict[str, str]) -> str:
+        query = {"scope": params.get("scope") or "repository:%s:pull" % reference.repository}
+        if params.get("service"):
+            query["service"] = params["service"]
+        headers = {}
+        credentials = self._basic_credentials(reference.registry)
+        if credentials:
+            headers["Authorization"] = "Basic " + credentials
+        url = params["realm"] + ("&" if "?" in params["realm"] else "?") + urlencode(query)
+        try:
+            response = self.http.open("GET", url, headers=headers)
+            body = json.loads(response.read(MAX_MANIFEST_BYTES))
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                raise AuthenticationError("authentication failed for registry %s (token service answered HTTP %d): "
+                                          "check the registry username and password" % (reference.registry, exc.code))
+            raise RegistryError("token service %s answered HTTP %d" % (params["realm"], exc.code))
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise RegistryError("cannot get a token from %s: %s" % (params["realm"], exc))
+        token = body.get("token") or body.get("access_token")
+        if not token:
+            raise RegistryError("token service %s returned no token" % params["realm"])
+        return "Bearer " + token
+
+    def _authorize(self, reference: ImageReference, challenge: str) -> None:
+        scheme = challenge.split(" ", 1)[0].lower()
+        params = dict(_CHALLENGE_PARAM.findall(challenge))
+        key = (reference.registry, reference.repository)
+        if scheme == "bearer" and params.get("realm"):
+            self._authorization[key] = self._fetch_token(reference, params)
+            return
+        credentials = self._basic_credentials(reference.registry)
+        if scheme == "basic" and credentials:
+            self._authorization[key] = "Basic " + credentials
+            return
+        raise AuthenticationError("registry %s requires authentication (HTTP 401): give registry_username and "
+                                  "registry_password, or log in with docker so config.json has credentials"
+                                  % reference.registry)
+
+    def _open(self, method: str, reference: ImageReference, path: str, headers: dict[str, str] | None = None):
+        """Open `<base>/<path>`, doing the auth dance once; HTTP errors are mapped to precise exceptions."""
+        key = (reference.registry, reference.repository)
+        authorized = False
+        while True:
+            url = "%s/%s" % (self._base_url(reference), path)
+            request_headers = dict(headers or {})
+            if key in self._authorization:
+                request_headers["Authorization"] = self._authorization[key]
+            try:
+                return self.http.open(method, url, headers=request_headers)
+            except urllib.error.HTTPError as exc:
+                if self._switch_to_https(reference, exc):
+                    continue
+                if exc.code == 401 and not authorized:
+                    authorized = True
+                    self._authorize(reference, exc.headers.get("WWW-Authenticate", ""))
+                    continue
+                raise self._http_error(exc, reference, path)
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+                if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError)) and \
+                        self._switch_to_https(reference, exc):
+                    continue
+                reason = getattr(exc, "reason", exc)
+                raise RegistryError("registry %s is unreachable (%s): %s" % (reference.registry, url, reason))
+
+    @staticmethod
+    def _http_error(exc: urllib.error.HTTPError, reference: ImageReference, path: str) -> RegistryError:
+        if exc.code == 401:
+            return AuthenticationError("authentication failed for %s (HTTP 401): the registry rejected the "
+                                       "credentials; check the registry username and password" % reference)
+        if exc.code == 403:
+            return AuthorizationError("access to %s is forbidden (HTTP 403): the credentials are valid but may not "
+                                      "pull this repository" % reference)
+        if exc.code == 404:
+            what = "tag or digest %r" % reference.manifest_key if path.startswith("manifests/") else "blob"
+            return NotFoundError("%s not found in %s (HTTP 404): check the name and tag" % (what, reference))
+        error = RegistryError("registry %s answered HTTP %d for %s" % (reference.registry, exc.code, reference))
+        error.transient = exc.code in _TRANSIENT_STATUS
+        return error
+
+    # --- manifests -------------------------------------------------------------------------------
+    def _get_manifest(self, reference: ImageReference, key: str) -> tuple[dict, str, str]:
+        """GET one manifest or index; return (document, media type, digest of its bytes, verified)."""
+        response = self._open("GET", reference, "manifests/" + key, {"Accept": ACCEPT})
+        body = response.read(MAX_MANIFEST_BYTES + 1)
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise RegistryError("manifest of %s is larger than %d bytes" % (reference, MAX_MANIFEST_BYTES))
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        if key.startswith("sha256:") and key != digest:
+            raise DigestMismatchError("manifest %s of %s is corrupt: its content hashes to %s" % (key, reference, digest))
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise RegistryError("manifest of %s is not JSON" % reference)
+        media_type = document.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]
+        if media_type not in INDEX_TYPES + MANIFEST_TYPES:
+            media_type = OCI_INDEX if "manifests" in document else OCI_MANIFEST
+        return document, media_type, digest
+
+    def current_digest(self, reference: ImageReference) -> str:
+        """The platform manifest digest a tag points at now, in one manifest request and no blob download."""
+        document, media_type, digest = self._get_manifest(reference, reference.manifest_key)
+        if media_type in INDEX_TYPES:
+            return choose_platform_manifest(document, self.wanted_platform)["digest"]
+        return digest
+
+    def resolve(self, reference: ImageReference) -> ResolvedImage:
+        """Fetch the manifest for this host's platform, following an index when the reference names one."""
+        document, media_type, digest = self._get_manifest(reference, reference.manifest_key)
+        index_digest = None
+        if media_type in INDEX_TYPES:
+            index_digest = digest
+            descriptor = choose_platform_manifest(document, self.wanted_platform)
+            document, media_type, digest = self._get_manifest(reference, descriptor["digest"])
+        if "layers" not in document:
+            raise RegistryError("manifest of %s has no layers (media type %s)" % (reference, media_type))
+        return ResolvedImage(reference, digest, document, index_digest)
+
+    # --- blobs -----------------------------------------------------------------------------------
+    def _open_blob(self, reference: ImageReference, digest: str, offset: int):
+        headers = {"Range": "bytes=%d-" % offset} if offset else {}
+        response = self._open("GET", reference, "blobs/" + digest, headers)
+        if offset and response.status != 206:
+            skipped = 0  # the server ignored Range: drop what was already consumed
+            while skipped < offset:
+                data = response.read(min(CHUNK_SIZE, offset - skipped))
+                if not data:
+                    raise RegistryError("blob %s of %s ended while skipping to byte %d" % (digest, reference, offset))
+                skipped += len(data)
+        return response
+
+    def iter_blob(self, reference: ImageReference, digest: str, size: int | None = None):
+        """Yield the blob's bytes, hashing while streaming; resume broken transfers with Range requests.
+
+        The digest is checked when the stream ends: callers must discard what they built from it
+        if DigestMismatchError is raised.
+        """
+        algorithm, _sep, expected = digest.partition(":")
+        try:
+            hasher = hashlib.new(algorithm)
+        except ValueError:
+            raise RegistryError("blob %s of %s uses an unsupported digest algorithm" % (digest, reference))
+        received = 0
+        failures = 0
+        response = None
+        while True:
+            try:
+                if response is None:
+                    response = self._open_blob(reference, digest, received)
+                chunk = response.read(CHUNK_SIZE)
+                if not chunk and size is not None and received < size:
+                    raise ConnectionError("connection closed after %d of %d bytes" % (received, size))
+            except (AuthenticationError, AuthorizationError, NotFoundError):
+                raise
+            except (RegistryError, OSError, http.client.HTTPException) as exc:
+                if not getattr(exc, "transient", True):
+                    raise
+                failures += 1
+                if failures > self.retries:
+                    raise RegistryError("download of blob %s from %s failed after %d bytes and %d retries: %s"
+                                        % (digest, reference, received, failures - 1, exc))
+                if response is not None:
+                    response.close()
+                response = None
+                time.sleep(min(0.2 * 2 ** failures, 5.0))
+                continue
+            if not chunk:
+                break
+            received += len(chunk)
+            if size is not None and received > size:
+                raise DigestMismatchError("blob %s of %s is larger than its manifest says (%d bytes)"
+                                          % (digest, reference, size))
+            hasher.update(chunk)
+            yield chunk
+        if hasher.hexdigest() != expected:
+            raise DigestMismatchError("blob %s of %s is corrupt: its content hashes to %s:%s"
+                                      % (digest, reference, algorithm, hasher.hexdigest()))

@@ -1,0 +1,207 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where a backend's files come from: a registry image, an OCI layout tarball, a directory, an HTTP tarball.
+
+Each source knows how to tell its current digest (for `state: latest`) and how to fill a staging
+directory through a LayerExtractor; the digest returned is what metadata.json records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import urllib.error
+
+from ansible.module_utils.urls import Request
+
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    DigestMismatchError,
+    NotFoundError,
+    RegistryError,
+    SourceError,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
+from ansible_collections.localai.gallery.plugins.module_utils.reference import (
+    apply_mirrors,
+    is_image_reference,
+    parse_reference,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.registry import (
+    CHUNK_SIZE,
+    INDEX_TYPES,
+    RegistryClient,
+    choose_platform_manifest,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, read_ahead
+
+_TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd")
+
+
+class ImageSource:
+    """An image in a registry, after registry-mirror rewriting."""
+
+    def __init__(self, uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None) -> None:
+        self.uri = uri
+        self.reference = apply_mirrors(parse_reference(uri), registry_mirrors)
+        self.client = client
+
+    def __str__(self) -> str:
+        return str(self.reference)
+
+    def current_digest(self) -> str:
+        return self.client.current_digest(self.reference)
+
+    def fill(self, stage_dir: str) -> str:
+        image = self.client.resolve(self.reference)
+        extractor = LayerExtractor(stage_dir)
+        for layer in image.layers:
+            blob = self.client.iter_blob(self.reference, layer["digest"], layer.get("size"))
+            extractor.extract(read_ahead(decompressed(blob)))
+        return image.manifest_digest
+
+
+def _verified_file_chunks(handle, digest: str, size: int | None, label: str):
+    algorithm, _sep, expected = digest.partition(":")
+    hasher = hashlib.new(algorithm)
+    received = 0
+    while True:
+        chunk = handle.read(CHUNK_SIZE)
+        if not chunk:
+            break
+        received += len(chunk)
+        hasher.update(chunk)
+        yield chunk
+    if hasher.hexdigest() != expected or (size is not None and received != size):
+        raise DigestMismatchError("blob %s in %s is corrupt: its content hashes to %s:%s"
+                                  % (digest, label, algorithm, hasher.hexdigest()))
+
+
+class OciArchiveSource:
+    """`ocifile://PATH`: an OCI image layout packed in a tar file on the target."""
+
+    def __init__(self, uri: str, wanted_platform: dict[str, str | None]) -> None:
+        self.uri = uri
+        self.path = uri[len("ocifile://"):]
+        self.wanted_platform = wanted_platform
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def _read_json(self, archive: tarfile.TarFile, member: str) -> dict:
+        try:
+            handle = archive.extractfile(member.lstrip("./"))
+        except KeyError:
+            raise SourceError("%s is not an OCI image layout: %s is missing" % (self.path, member))
+        return json.loads(handle.read())
+
+    def _blob_name(self, digest: str) -> str:
+        algorithm, _sep, hexdigest = digest.partition(":")
+        return "blobs/%s/%s" % (algorithm, hexdigest)
+
+    def _manifest(self, archive: tarfile.TarFile) -> tuple[dict, str]:
+        descriptor = self._read_json(archive, "index.json")
+        while True:
+            manifests = descriptor.get("manifests")
+            if manifests is not None:
+                platformed = [item for item in manifests if item.get("platform")]
+                descriptor = choose_platform_manifest(descriptor, self.wanted_platform) if platformed else manifests[0]
+            digest = descriptor["digest"]
+            document = self._read_json(archive, self._blob_name(digest))
+            if document.get("mediaType") in INDEX_TYPES or "manifests" in document:
+                descriptor = document
+                continue
+            return document, digest
+
+    def _open(self) -> tarfile.TarFile:
+        try:
+            return tarfile.open(self.path, "r:*")
+        except (OSError, tarfile.TarError) as exc:
+            raise SourceError("cannot open OCI archive %s: %s" % (self.path, exc))
+
+    def current_digest(self) -> str:
+        with self._open() as archive:
+            return self._manifest(archive)[1]
+
+    def fill(self, stage_dir: str) -> str:
+        extractor = LayerExtractor(stage_dir)
+        with self._open() as archive:
+            manifest, digest = self._manifest(archive)
+            for layer in manifest.get("layers") or []:
+                try:
+                    handle = archive.extractfile(self._blob_name(layer["digest"]))
+                except KeyError:
+                    raise SourceError("OCI archive %s lacks layer %s" % (self.path, layer["digest"]))
+                chunks = _verified_file_chunks(handle, layer["digest"], layer.get("size"), self.path)
+                extractor.extract(decompressed(chunks))
+        return digest
+
+
+class DirectorySource:
+    """A directory on the target, copied as it is (links kept as links)."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.path = uri[len("file://"):] if uri.startswith("file://") else uri
+
+    def __str__(self) -> str:
+        return self.path
+
+    def current_digest(self) -> str | None:
+        return None
+
+    def fill(self, stage_dir: str) -> str | None:
+        if not os.path.isdir(self.path):
+            raise SourceError("source directory %s does not exist" % self.path)
+        shutil.copytree(self.path, stage_dir, symlinks=True, dirs_exist_ok=True)
+        return None
+
+
+class TarballSource:
+    """`http(s)://...tar(.gz|.zst)` or a local tarball, checked against the sha256 it is given."""
+
+    def __init__(self, uri: str, sha256: str | None, request: Request) -> None:
+        if not sha256:
+            raise SourceError("%s is a tarball: give its sha256 so the download can be verified" % uri)
+        self.uri = uri
+        self.digest = "sha256:" + sha256.lower().replace("sha256:", "")
+        self.request = request
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def current_digest(self) -> str:
+        return self.digest
+
+    def fill(self, stage_dir: str) -> str:
+        try:
+            if self.uri.startswith(("http://", "https://")):
+                handle = self.request.open("GET", self.uri)
+            else:
+                handle = open(self.uri[len("file://"):] if self.uri.startswith("file://") else self.uri, "rb")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise NotFoundError("%s not found (HTTP 404)" % self.uri)
+            raise RegistryError("%s answered HTTP %d" % (self.uri, exc.code))
+        except (urllib.error.URLError, OSError) as exc:
+            raise SourceError("cannot open %s: %s" % (self.uri, getattr(exc, "reason", exc)))
+        with handle:
+            chunks = _verified_file_chunks(handle, self.digest, None, self.uri)
+            LayerExtractor(stage_dir).extract(read_ahead(decompressed(chunks)))
+        return self.digest
+
+
+def open_source(uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,
+                sha256: str | None = None):
+    """The source object for a uri, by its form (see BEHAVIOUR.md "Sources")."""
+    if uri.startswith("ocifile://"):
+        return OciArchiveSource(uri, client.wanted_platform)
+    if uri.startswith(("http://", "https://")) or uri.endswith(_TARBALL_SUFFIXES):
+        return TarballSource(uri, sha256, client.http)
+    if uri.startswith(("file://", "/", "./", "../")) or os.path.isdir(uri):
+        return DirectorySource(uri)
+    if is_image_reference(uri):
+        return ImageSource(uri, client, registry_mirrors)
+    raise SourceError("cannot use %r as a source: not an image reference, ocifile://, directory or tarball URL" % uri)

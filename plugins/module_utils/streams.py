@@ -1,0 +1,187 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Byte-stream plumbing for layers: decompression by magic bytes, a read-ahead thread, exact reads."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import zlib
+
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, MissingLibraryError
+
+try:
+    import zstandard
+except ImportError:
+    zstandard = None
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+OUTPUT_CHUNK = 1 << 20
+
+
+class _ChunkReader:
+    """A file-like `read(n)` over an iterator of byte chunks (what zstandard wants to pull from)."""
+
+    def __init__(self, first: bytes, rest) -> None:
+        self._pending = first
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._pending:
+            self._pending = next(self._rest, b"")
+            if not self._pending:
+                return b""
+        if size < 0 or size >= len(self._pending):
+            data, self._pending = self._pending, b""
+        else:
+            data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+
+def _gunzip(first: bytes, rest):
+    """Inflate gzip (several members allowed) with bounded output per step, so a bomb cannot fill memory."""
+    inflater = zlib.decompressobj(31)
+    pending = first
+    while True:
+        while pending:
+            try:
+                output = inflater.decompress(pending, OUTPUT_CHUNK)
+            except zlib.error as exc:
+                raise BackendError("a gzip layer is corrupt: %s" % exc)
+            if output:
+                yield output
+            if inflater.eof:
+                pending = inflater.unused_data
+                inflater = zlib.decompressobj(31) if pending else inflater
+            else:
+                pending = inflater.unconsumed_tail
+        pending = next(rest, None)
+        if pending is None:
+            break
+    if not inflater.eof:
+        raise BackendError("a gzip layer is truncated")
+
+
+def _unzstd(first: bytes, rest):
+    if zstandard is None:
+        raise MissingLibraryError("zstandard", "to extract zstd-compressed layers (pip install zstandard on the target)")
+    decompressor = zstandard.ZstdDecompressor()
+    try:
+        for output in decompressor.read_to_iter(_ChunkReader(first, rest), read_size=OUTPUT_CHUNK,
+                                                write_size=OUTPUT_CHUNK):
+            yield output
+    except zstandard.ZstdError as exc:
+        raise BackendError("a zstd layer is corrupt: %s" % exc)
+
+
+def decompressed(chunks):
+    """Yield the decompressed bytes of a gzip, zstd or uncompressed stream, chosen by its magic bytes."""
+    chunks = iter(chunks)
+    first = b""
+    for chunk in chunks:
+        first += chunk
+        if len(first) >= 4:
+            break
+    if first.startswith(GZIP_MAGIC):
+        return _gunzip(first, chunks)
+    if first.startswith(ZSTD_MAGIC):
+        return _unzstd(first, chunks)
+    return _passthrough(first, chunks)
+
+
+def _passthrough(first: bytes, rest):
+    if first:
+        yield first
+    for chunk in rest:
+        yield chunk
+
+
+_DONE = object()
+
+
+def read_ahead(chunks, depth: int = 8):
+    """Run a chunk iterator in a thread (download, hashing and inflating release the GIL) and yield its output.
+
+    Memory stays bounded by `depth` chunks; an error in the thread is raised here; leaving early stops the thread.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        handoff.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item = _DONE
+        except BaseException as exc:  # pylint: disable=broad-except  # re-raised in the consumer thread
+            item = exc
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="layer-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
+class ExactReader:
+    """Exact-size reads over a chunk iterator without copying large payloads."""
+
+    def __init__(self, chunks) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = memoryview(b"")
+
+    def _fill(self) -> bool:
+        chunk = next(self._chunks, None)
+        if chunk is None:
+            return False
+        self._buffer = memoryview(bytes(self._buffer) + chunk) if self._buffer else memoryview(chunk)
+        return True
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` bytes; fewer only at the end of the stream."""
+        while len(self._buffer) < size and self._fill():
+            pass
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data.tobytes()
+
+    def iter_slices(self, size: int):
+        """Yield memoryviews that add up to exactly `size` bytes; raise if the stream ends first."""
+        remaining = size
+        while remaining:
+            if not self._buffer and not self._fill():
+                raise BackendError("a layer ended in the middle of an entry (%d bytes missing)" % remaining)
+            piece = self._buffer[:remaining]
+            self._buffer = self._buffer[len(piece):]
+            remaining -= len(piece)
+            yield piece
+
+    def skip(self, size: int) -> None:
+        for _piece in self.iter_slices(size):
+            pass
+
+    def drain(self) -> None:
+        """Consume the rest so the digest of the whole blob is checked."""
+        self._buffer = memoryview(b"")
+        for _chunk in self._chunks:
+            pass

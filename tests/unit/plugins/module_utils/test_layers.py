@@ -1,0 +1,163 @@
+"""Extraction rules of BEHAVIOUR.md, on real tar streams written by Python's tarfile."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tarfile
+
+import pytest
+
+from helpers.images import compress, entry, tar_bytes
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, NoSpaceError, UnsafeEntryError
+from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
+from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, read_ahead
+
+
+def chunks_of(data: bytes, size: int = 7000):
+    return [data[offset:offset + size] for offset in range(0, len(data), size)]
+
+
+def extract(root, *layers, compression="none", budget=None):
+    extractor = LayerExtractor(str(root), space_budget=budget)
+    for layer in layers:
+        extractor.extract(read_ahead(decompressed(chunks_of(compress(tar_bytes(layer), compression)))))
+    return extractor
+
+
+def tree(root) -> dict:
+    """{relative path: (type, mode, content or link target)} of everything under root."""
+    found = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            relative = os.path.relpath(path, root)
+            if stat.S_ISLNK(info.st_mode):
+                found[relative] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(info.st_mode):
+                found[relative] = ("dir", oct(stat.S_IMODE(info.st_mode)))
+            else:
+                found[relative] = ("file", oct(stat.S_IMODE(info.st_mode)), open(path, "rb").read())
+    return found
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
+def test_files_dirs_links_and_modes(tmp_path, compression):
+    root = tmp_path / "root"
+    root.mkdir()
+    extract(root, [entry("bin", kind="dir", mode=0o500), entry("bin/run", "x", mode=0o4755),
+                   entry("bin/alias", kind="symlink", target="run"), entry("bin/hard", kind="hardlink", target="bin/run"),
+                   entry("deep/implicit/file.txt", "content" * 5000)], compression=compression)
+    found = tree(root)
+    assert found["bin"] == ("dir", "0o700")  # u+rwx added
+    assert found["bin/run"] == ("file", "0o755", b"x")  # setuid dropped
+    assert found["bin/alias"] == ("link", "run")
+    assert os.stat(root / "bin/hard").st_ino == os.stat(root / "bin/run").st_ino
+    assert found["deep/implicit/file.txt"][2] == b"content" * 5000
+
+
+def test_gnu_and_pax_long_names(tmp_path):
+    long_name = "d/" + "n" * 150 + "/file"
+    for tar_format in (tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
+        root = tmp_path / str(tar_format)
+        root.mkdir()
+        data = tar_bytes([entry(long_name, "x"), entry("l", kind="symlink", target="d/" + "n" * 150 + "/file")],
+                         tar_format)
+        LayerExtractor(str(root)).extract(chunks_of(data, 100))
+        assert (root / long_name).read_text() == "x"
+        assert os.readlink(root / "l").endswith("/file")
+
+
+def test_whiteouts_and_opaque_directories(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    extract(root,
+            [entry("a/keep"), entry("a/gone"), entry("b/old1"), entry("b/sub/old2"), entry("c")],
+            [entry("a/.wh.gone"), entry("b/new"), entry("b/.wh..wh..opq"), entry(".wh.c")])
+    assert sorted(tree(root)) == ["a", "a/keep", "b", "b/new"]
+
+
+def test_device_nodes_and_fifos_are_skipped(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    extractor = extract(root, [entry("dev/null", kind="chr"), entry("fifo", kind="fifo"), entry("run.sh", "x")])
+    assert sorted(tree(root)) == ["run.sh"]  # a skipped node creates nothing, not even its parent
+    assert extractor.skipped == ["dev/null", "fifo"]
+
+
+@pytest.mark.parametrize("layer, rule", [
+    ([entry("../escape", "x")], "'..' would leave the backend directory"),
+    ([entry("a/../../escape", "x")], "'..' would leave"),
+    ([entry("/etc/passwd", "x")], "absolute paths are not allowed"),
+    ([entry("link", kind="symlink", target="/etc")], "absolute or empty targets point outside"),
+    ([entry("link", kind="symlink", target="../../outside")], "target is outside the backend directory"),
+    ([entry("a/link", kind="symlink", target="../..")], "target is outside"),
+    ([entry("hard", kind="hardlink", target="../outside/file")], "'..' would leave"),
+    ([entry("hard", kind="hardlink", target="/etc/passwd")], "absolute paths are not allowed"),
+    ([entry("hard", kind="hardlink", target="missing")], "target is not a file extracted inside"),
+    ([entry("../.wh.x")], "'..' would leave"),
+])
+def test_hostile_entries_are_refused_naming_entry_and_rule(tmp_path, layer, rule):
+    root = tmp_path / "stage" / "root"
+    root.mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "file").write_text("precious")
+    (tmp_path / "stage" / "x").write_text("sibling")
+    with pytest.raises(UnsafeEntryError, match=rule) as raised:
+        extract(root, layer)
+    assert repr(layer[0]["name"]) in str(raised.value)
+    assert (tmp_path / "outside" / "file").read_text() == "precious"
+    assert (tmp_path / "stage" / "x").read_text() == "sibling"
+    assert sorted(os.listdir(tmp_path)) == ["outside", "stage"]
+
+
+def test_symlink_to_outside_then_file_below_it_writes_nothing_outside(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "outside").mkdir()
+    with pytest.raises(UnsafeEntryError, match="'lib'"):
+        extract(root, [entry("lib", kind="symlink", target="../outside"), entry("lib/evil.so", "x")])
+    assert os.listdir(tmp_path / "outside") == []
+
+
+def test_a_link_in_the_path_is_replaced_not_written_through(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    extract(root, [entry("real", kind="dir"), entry("lib", kind="symlink", target="real")],
+            [entry("lib/file.so", "x"), entry("real2", kind="symlink", target="real"), entry("real2", "now a file")])
+    found = tree(root)
+    assert found["lib"][0] == "dir" and found["lib/file.so"][2] == b"x"
+    assert "real/file.so" not in found
+    assert found["real2"][0] == "file"
+
+
+def test_decompression_bomb_is_bounded_by_the_space_budget(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    bomb = [entry("zeros%d" % number, bytes(4 << 20)) for number in range(8)]  # 32 MiB of zeros, ~32 KiB gzipped
+    with pytest.raises(NoSpaceError, match="entry 'zeros2' needs 4194304 bytes.*free at least"):
+        extract(root, bomb, compression="gzip", budget=10 << 20)
+
+
+def test_filesystem_refusing_symlinks_gets_copies_in_dependency_order(tmp_path, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "symlink", refuse)
+    root = tmp_path / "root"
+    root.mkdir()
+    extract(root, [entry("second", kind="symlink", target="first"), entry("first", kind="symlink", target="lib/real.so"),
+                   entry("lib/real.so", "payload"), entry("libdir", kind="symlink", target="lib")])
+    found = tree(root)
+    assert found["first"][2] == found["second"][2] == b"payload"
+    assert found["libdir/real.so"][2] == b"payload"
+
+
+def test_truncated_and_corrupt_streams_fail_clearly(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    data = compress(tar_bytes([entry("big", b"x" * 100000)]), "gzip")
+    with pytest.raises(BackendError, match="truncated|ended in the middle"):
+        LayerExtractor(str(root)).extract(decompressed(chunks_of(data[:len(data) // 2])))

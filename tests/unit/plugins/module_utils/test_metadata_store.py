@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    InvalidBackendError,
+    InvalidNameError,
+    LockTimeoutError,
+    MetadataError,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata, render_metadata
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, validate_backend_name
+
+
+def test_metadata_is_localai_key_order_with_empty_keys_omitted_and_extra_keys_kept():
+    text = render_metadata({"digest": "sha256:x", "uri": "quay.io/a:b", "name": "cuda12-llama-cpp", "alias": "llama-cpp",
+                            "version": "", "future_key": {"a": 1}, "installed_at": "2026-01-01T00:00:00Z",
+                            "gallery_url": "https://g/index.yaml?a=1&b=<2>"})
+    assert list(json.loads(text)) == ["alias", "name", "gallery_url", "installed_at", "uri", "digest", "future_key"]
+    assert text.startswith('{\n  "alias": "llama-cpp",\n  "name"')
+    assert "\\u0026b=\\u003c2\\u003e" in text  # Go's json escapes & < >
+    assert not text.endswith("\n")
+
+
+def test_read_metadata_accepts_missing_and_empty_and_reports_broken(tmp_path):
+    assert read_metadata(str(tmp_path)) == {}
+    (tmp_path / "metadata.json").write_text("{}")
+    assert read_metadata(str(tmp_path)) == {}
+    (tmp_path / "metadata.json").write_text("{not json")
+    with pytest.raises(MetadataError, match="not valid JSON"):
+        read_metadata(str(tmp_path))
+    (tmp_path / "metadata.json").write_text("[1]")
+    with pytest.raises(MetadataError, match="not an object"):
+        read_metadata(str(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "a\0b", ".staging.x.y"])
+def test_invalid_names_are_refused(name):
+    with pytest.raises(InvalidNameError, match="invalid backend name"):
+        validate_backend_name(name)
+
+
+def _stage_with(store, name, files):
+    with store.locked(), store.staging(name) as stage_dir:
+        for relative, content in files.items():
+            with open(os.path.join(stage_dir, relative), "w", encoding="utf-8") as handle:
+                handle.write(content)
+        return store.commit(name, stage_dir, {"name": name})
+
+
+def test_commit_requires_run_sh_and_leaves_nothing(backends_path):
+    store = BackendStore(backends_path)
+    with pytest.raises(InvalidBackendError, match="not a valid backend: run file not found"):
+        _stage_with(store, "broken", {"lib.so": "x"})
+    assert os.listdir(backends_path) == [".localai-gallery.lock"]
+
+
+def test_commit_swaps_and_removes_the_backup(backends_path):
+    store = BackendStore(backends_path)
+    _stage_with(store, "cpu-x", {"run.sh": "v1"})
+    _stage_with(store, "cpu-x", {"run.sh": "v2"})
+    assert sorted(os.listdir(backends_path)) == [".localai-gallery.lock", "cpu-x"]
+    assert open(os.path.join(backends_path, "cpu-x", "run.sh"), encoding="utf-8").read() == "v2"
+
+
+def test_recovery_restores_a_backup_left_between_the_two_renames(backends_path):
+    store = BackendStore(backends_path)
+    _stage_with(store, "cpu-x", {"run.sh": "v1"})
+    os.rename(os.path.join(backends_path, "cpu-x"), os.path.join(backends_path, ".backup.0123456789ab.cpu-x"))
+    os.mkdir(os.path.join(backends_path, ".staging.0123456789ab.cpu-x"))
+    with store.locked():
+        pass
+    assert sorted(os.listdir(backends_path)) == [".localai-gallery.lock", "cpu-x"]
+    assert open(os.path.join(backends_path, "cpu-x", "run.sh"), encoding="utf-8").read() == "v1"
+
+
+def test_lock_timeout_is_a_clear_error(backends_path):
+    holder = BackendStore(backends_path)
+    waiter = BackendStore(backends_path, lock_timeout=0.2)
+    with holder.locked():
+        with pytest.raises(LockTimeoutError, match="another run holds the lock on .*gave up after 0.2 seconds"):
+            with waiter.locked():
+                pass
