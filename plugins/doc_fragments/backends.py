@@ -1,0 +1,81 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    DOCUMENTATION = r"""
+options:
+  backends_path:
+    description:
+      - Directory that holds the installed backends, one subdirectory each (LocalAI C(--backends-path)).
+      - When not set, the E(LOCALAI_BACKENDS_PATH) environment variable of the target is used, then V(/backends).
+    type: path
+    default: /backends
+  system_backends_path:
+    description:
+      - Read-only directory of preinstalled backends. They are listed, never changed or removed.
+    type: path
+    default: /var/lib/local-ai/backends
+  capability:
+    description:
+      - Use this capability instead of detecting one (for example V(default), V(nvidia-cuda-12), V(amd), V(metal)).
+      - When not set, the capability comes from E(LOCALAI_FORCE_META_BACKEND_CAPABILITY), the run file
+        C(/run/localai/capability), then from the detected GPU, as LocalAI does.
+    type: str
+"""
+
+    REGISTRY = r"""
+options:
+  registry_mirrors:
+    description:
+      - Map of registry host to mirror, for example V({"quay.io": "registry.lan:5000"}). Image references on a
+        mapped registry are pulled from the mirror; the repository path is kept (a mirror may add a path prefix).
+    type: dict
+    default: {}
+  insecure_registries:
+    description:
+      - Registries to speak plain HTTP to. Loopback registries (127.0.0.0/8, ::1, localhost) always may.
+    type: list
+    elements: str
+    default: []
+  registry_username:
+    description:
+      - Username for the registry (basic auth, or for the token service).
+      - Without it, credentials come from the docker C(config.json) C(auths) of the target, if any.
+    type: str
+  registry_password:
+    description:
+      - Password or token for O(registry_username). Never logged.
+    type: str
+  docker_config:
+    description:
+      - Path of a docker C(config.json) to read C(auths) from. Defaults to E(DOCKER_CONFIG) or C(~/.docker/config.json).
+    type: path
+  validate_certs:
+    description:
+      - Verify the registry's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of CA certificates to verify the registry with.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for the registry on each request.
+    type: int
+    default: 60
+  retries:
+    description:
+      - How many times a broken blob download is resumed (HTTP Range) before the source counts as failed.
+    type: int
+    default: 3
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that holds the lock on the backends path.
+    type: int
+    default: 600
+"""

@@ -1,0 +1,175 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which accelerator a host has, and the LocalAI capability string that follows (BEHAVIOUR.md order).
+
+Deviation from upstream: only a *known* VRAM of 4 GiB or less demotes a GPU host to `default`; a GPU
+whose memory cannot be read keeps its vendor capability and reports the VRAM as unknown.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import platform
+
+FORCE_ENV = "LOCALAI_FORCE_META_BACKEND_CAPABILITY"
+RUN_FILE_ENV = "LOCALAI_FORCE_META_BACKEND_CAPABILITY_RUN_FILE"
+DEFAULT_RUN_FILE = "/run/localai/capability"
+LOW_VRAM_BYTES = 4 * 1024 ** 3
+PCI_VENDORS = {"0x10de": "nvidia", "0x1002": "amd", "0x8086": "intel"}
+VENDOR_PRIORITY = ("nvidia", "amd", "intel")
+VENDOR_TOOLS = (("nvidia-smi", "nvidia"), ("rocm-smi", "amd"), ("xpu-smi", "intel"), ("intel_gpu_top", "intel"))
+MIB = 1024 ** 2
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+class HostProbe:
+    """Everything detection reads, behind one seam: a filesystem root, the environment, tools and the OS.
+
+    `find_tool(name)` returns a path or None; `run(argv)` returns (rc, stdout, stderr), as
+    AnsibleModule.get_bin_path and run_command do.
+    """
+
+    def __init__(self, find_tool, run, root: str = "/", environ: dict[str, str] | None = None,
+                 system: str | None = None, machine: str | None = None) -> None:
+        self.find_tool = find_tool
+        self.run = run
+        self.root = root
+        self.environ = os.environ if environ is None else environ
+        self.system = (system or platform.system()).lower()
+        self.machine = (machine or platform.machine()).lower()
+
+    def path(self, absolute: str) -> str:
+        return os.path.join(self.root, absolute.lstrip("/"))
+
+
+def _sysfs_cards(probe: HostProbe) -> list[dict]:
+    cards = []
+    for vendor_file in sorted(glob.glob(probe.path("/sys/class/drm/card*/device/vendor"))):
+        card = vendor_file.split(os.sep)[-3]
+        if "-" in card:  # connectors such as card1-DP-1
+            continue
+        pci_id = (_read_text(vendor_file) or "").lower()
+        vendor = PCI_VENDORS.get(pci_id)
+        if vendor is None:
+            continue
+        vram = _read_text(os.path.join(os.path.dirname(vendor_file), "mem_info_vram_total"))
+        cards.append({"card": card, "vendor": vendor, "pci_vendor_id": pci_id,
+                      "vram_bytes": int(vram) if vram and vram.isdigit() else None})
+    return cards
+
+
+def _is_tegra(probe: HostProbe) -> bool:
+    family = _read_text(probe.path("/sys/devices/soc0/family")) or ""
+    soc_id = _read_text(probe.path("/sys/devices/soc0/soc_id")) or ""
+    return family == "Tegra" or soc_id.startswith("jep106:0426")
+
+
+def _nvidia_vram(probe: HostProbe) -> int | None:
+    tool = probe.find_tool("nvidia-smi")
+    if not tool:
+        return None
+    rc, out, _err = probe.run([tool, "--query-gpu=memory.total", "--format=csv,noheader,nounits"])
+    values = [line.strip() for line in out.splitlines() if line.strip()] if rc == 0 else []
+    try:
+        return sum(int(float(value)) for value in values) * MIB if values else None
+    except ValueError:
+        return None
+
+
+def _rocm_vram(probe: HostProbe) -> int | None:
+    tool = probe.find_tool("rocm-smi")
+    if not tool:
+        return None
+    rc, out, _err = probe.run([tool, "--showmeminfo", "vram", "--csv"])
+    if rc != 0:
+        return None
+    lines = [line.strip() for line in out.splitlines() if line.strip() and "," in line]
+    if not lines:
+        return None
+    header = [column.strip().lower() for column in lines[0].split(",")]
+    column = next((index for index, name in enumerate(header) if "total memory" in name and "used" not in name), None)
+    if column is None:
+        return None
+    total = 0
+    for line in lines[1:]:
+        cells = line.split(",")
+        if column < len(cells) and cells[column].strip().isdigit():
+            total += int(cells[column].strip())
+    return total or None
+
+
+def detect_gpus(probe: HostProbe) -> dict:
+    """{vendor, vram_bytes, gpus, vendor_source}: vendor by sysfs PCI ids, then tools, Tegra, vulkaninfo."""
+    cards = _sysfs_cards(probe)
+    vendor, source = None, None
+    found = {card["vendor"] for card in cards}
+    for candidate in VENDOR_PRIORITY:
+        if candidate in found:
+            vendor, source = candidate, "sysfs"
+            break
+    if vendor is None:
+        for tool, tool_vendor in VENDOR_TOOLS:
+            if probe.find_tool(tool):
+                vendor, source = tool_vendor, tool
+                break
+    if vendor is None and _is_tegra(probe):
+        vendor, source = "nvidia", "tegra"
+    if vendor is None and probe.find_tool("vulkaninfo"):
+        vendor, source = "vulkan", "vulkaninfo"
+    vram = None
+    if vendor == "nvidia":
+        vram = _nvidia_vram(probe)
+    elif vendor == "amd":
+        vram = _rocm_vram(probe)
+        if vram is None:
+            sysfs_vram = [card["vram_bytes"] for card in cards if card["vendor"] == "amd" and card["vram_bytes"]]
+            vram = sum(sysfs_vram) if sysfs_vram else None
+    return {"vendor": vendor, "vram_bytes": vram, "gpus": cards, "vendor_source": source}
+
+
+def _cuda_suffix(probe: HostProbe) -> str | None:
+    for version in ("13", "12"):
+        if os.path.isdir(probe.path("/usr/local/cuda-%s" % version)):
+            return "cuda-" + version
+    return None
+
+
+def detect_capability(probe: HostProbe, override: str | None = None, gpu: dict | None = None) -> dict:
+    """{capability, source, reason}; `gpu` is detect_gpus() output (computed when not given)."""
+    if override:
+        return {"capability": override, "source": "option", "reason": "capability option"}
+    forced = probe.environ.get(FORCE_ENV)
+    if forced:
+        return {"capability": forced, "source": "env", "reason": "environment variable %s" % FORCE_ENV}
+    run_file = probe.environ.get(RUN_FILE_ENV) or DEFAULT_RUN_FILE
+    from_file = _read_text(probe.path(run_file))
+    if from_file:
+        return {"capability": from_file, "source": "run_file", "reason": "run file %s" % run_file}
+    if probe.system == "darwin":
+        capability = "metal" if probe.machine == "arm64" else "darwin-x86"
+        return {"capability": capability, "source": "detected", "reason": "macOS on %s" % probe.machine}
+    gpu = gpu if gpu is not None else detect_gpus(probe)
+    vendor, vram = gpu["vendor"], gpu["vram_bytes"]
+    if probe.machine in ("aarch64", "arm64") and vendor == "nvidia":
+        suffix = _cuda_suffix(probe)
+        capability = "nvidia-l4t-" + suffix if suffix else "nvidia-l4t"
+        return {"capability": capability, "source": "detected", "reason": "NVIDIA GPU on arm64 (L4T)"}
+    if vendor is None:
+        return {"capability": "default", "source": "detected", "reason": "no GPU found"}
+    if vram is not None and vram <= LOW_VRAM_BYTES:
+        return {"capability": "default", "source": "detected",
+                "reason": "%s GPU with %d MiB VRAM (4 GiB or less)" % (vendor, vram // MIB)}
+    vram_text = "%d MiB VRAM" % (vram // MIB) if vram is not None else "unknown VRAM"
+    if vendor == "nvidia":
+        suffix = _cuda_suffix(probe)
+        capability = "nvidia-" + suffix if suffix else "nvidia"
+        return {"capability": capability, "source": "detected", "reason": "NVIDIA GPU, %s" % vram_text}
+    return {"capability": vendor, "source": "detected", "reason": "%s GPU, %s" % (vendor, vram_text)}

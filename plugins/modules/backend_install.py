@@ -1,0 +1,247 @@
+#!/usr/bin/python
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: backend_install
+short_description: Install or upgrade a LocalAI backend from a gallery or an image
+version_added: 0.1.0
+description:
+  - Installs a LocalAI backend into the backends path of the target, in the layout and C(metadata.json) format
+    LocalAI itself writes, so LocalAI uses it unchanged.
+  - A gallery name is looked up on the controller (each gallery is read once per run and cached); a meta backend
+    such as V(llama-cpp) is resolved on the target to the build for its GPU (see O(capability)).
+  - Images are pulled from the registry with every blob checked against its digest while it streams, extracted
+    safely into a staging directory inside the backends path, and swapped into place atomically. A failed or
+    interrupted install leaves the previous version in place.
+  - "Deviations from LocalAI: a meta that only lists the vendor key (V(nvidia)) gets its GPU build on CUDA hosts;
+    a GPU with unknown VRAM keeps its GPU capability; any image reference is pulled, Docker Hub mirrors included."
+author:
+  - localai.gallery contributors
+extends_documentation_fragment:
+  - localai.gallery.attributes
+  - localai.gallery.attributes.actiongroup
+  - localai.gallery.backends
+  - localai.gallery.backends.registry
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  name:
+    description:
+      - Name of the backend in the galleries, or V(gallery@name) to search one gallery only. Matched
+        case-insensitively, first gallery first.
+      - With O(uri), the directory name to install into.
+    type: str
+    required: true
+  uri:
+    description:
+      - Install from this source instead of a gallery. An image reference (V(quay.io/org/repo:tag),
+        V(host:5000/repo@sha256:...), V(oci://...)), V(ocifile://PATH) of an OCI image layout tarball on the target,
+        a directory on the target, or an C(http(s)://) URL of a C(.tar), C(.tar.gz) or C(.tar.zst) with O(sha256).
+    type: str
+  alias:
+    description:
+      - Alias recorded in C(metadata.json) for a direct install (LocalAI lists the backend under it too).
+    type: str
+  sha256:
+    description:
+      - SHA-256 of a tarball source; required for tarballs.
+    type: str
+  galleries:
+    description:
+      - Galleries to look O(name) up in, in order. Each is V(name), V(url) and optionally V(mirrors), a list of URLs
+        tried in order when V(url) fails. URLs may be C(http(s)://), C(file://), a path on the controller, or
+        V(github:owner/repo/path@branch).
+      - Read on the controller by the action plugin; when every source fails, the last good copy is used.
+    type: list
+    elements: dict
+    default:
+      - name: localai
+        url: github:mudler/LocalAI/backend/index.yaml@master
+  state:
+    description:
+      - V(present) installs when the backend is missing or not runnable.
+      - V(latest) also asks the registry for the current digest of the tag for this host's platform (one manifest
+        request, no download) and reinstalls when it differs from the installed one.
+    type: str
+    choices: [present, latest]
+    default: present
+  force:
+    description:
+      - Reinstall even when the installed backend is up to date.
+    type: bool
+    default: false
+  gallery_entry:
+    description:
+      - The gallery entry of O(name), set by the action plugin from O(galleries). Leave unset.
+    type: dict
+  gallery_candidates:
+    description:
+      - The builds a meta backend names, by name, set by the action plugin from O(galleries). Leave unset.
+    type: dict
+notes:
+  - The gallery is read on the controller with PyYAML; targets need only Python 3.9 or later.
+    zstd-compressed layers need the C(zstandard) Python library on the target.
+  - Symlinks in images whose targets are absolute or leave the backend directory are refused, as are hardlinks
+    to outside entries; device nodes and FIFOs are skipped; setuid and setgid bits are dropped.
+seealso:
+  - module: localai.gallery.backend_facts
+  - module: localai.gallery.backend_remove
+"""
+
+EXAMPLES = r"""
+- name: Install the llama.cpp build that fits each host's GPU
+  localai.gallery.backend_install:
+    name: llama-cpp
+    backends_path: /var/lib/localai/backends
+
+- name: Keep a backend on the newest image of its tag
+  localai.gallery.backend_install:
+    name: whisper
+    state: latest
+
+- name: Air-gapped fleet, pulling through a local registry
+  localai.gallery.backend_install:
+    name: llama-cpp
+    galleries:
+      - name: localai
+        url: https://mirror.lan/localai/backend-index.yaml
+    registry_mirrors:
+      quay.io: registry.lan:5000
+      docker.io: registry.lan:5000
+
+- name: Install an image directly under a directory name of your choice
+  localai.gallery.backend_install:
+    name: my-llama-cpp
+    uri: registry.lan:5000/team/llama-cpp:v1.2
+    alias: llama-cpp
+    registry_username: puller
+    registry_password: "{{ vault_registry_password }}"
+"""
+
+RETURN = r"""
+backend:
+  description: Directory name of the concrete backend installed (or that would be).
+  returned: success
+  type: str
+  sample: cuda12-llama-cpp
+meta:
+  description: Name of the meta backend that was resolved, or null for a concrete or direct install.
+  returned: success
+  type: str
+  sample: llama-cpp
+capability:
+  description: Capability of the host used for the decision.
+  returned: success
+  type: str
+  sample: nvidia-cuda-12
+capability_source:
+  description: Where the capability came from.
+  returned: success
+  type: str
+  choices: [option, env, run_file, detected]
+capability_key:
+  description: Key of the meta's capabilities map that was chosen, or null for a concrete.
+  returned: success
+  type: str
+  sample: nvidia
+capability_reason:
+  description: Why that capability or key was chosen.
+  returned: success
+  type: str
+  sample: no build for nvidia-cuda-13; using the nvidia build (vendor fallback)
+source:
+  description: The source actually installed from (after mirrors and fallbacks), or null when nothing was installed.
+  returned: success
+  type: str
+  sample: registry.lan:5000/go-skynet/local-ai-backends:latest-gpu-nvidia-cuda-12-llama-cpp
+digest:
+  description: Manifest digest installed (or, with O(state=latest), the registry's current one).
+  returned: success
+  type: str
+  sample: sha256:3f1a9c...
+path:
+  description: Directory of the concrete backend.
+  returned: success
+  type: str
+  sample: /backends/cuda12-llama-cpp
+meta_path:
+  description: Directory of the meta backend, when one was resolved.
+  returned: when a meta backend was resolved
+  type: str
+  sample: /backends/llama-cpp
+run_file:
+  description: The backend's C(run.sh).
+  returned: success
+  type: str
+  sample: /backends/cuda12-llama-cpp/run.sh
+reason:
+  description: Why the backend was (or would be) installed, or V(up to date).
+  returned: success
+  type: str
+  sample: not installed
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.localai.gallery.plugins.module_utils.common import (
+    BACKENDS_PATH_SPEC,
+    REGISTRY_SPEC,
+    host_probe,
+    registry_client,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    AllSourcesFailedError,
+    BackendError,
+    MissingLibraryError,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.install_flow import InstallRequest, run_install
+from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+
+
+def main() -> None:
+    argument_spec = dict(
+        name={"type": "str", "required": True},
+        uri={"type": "str"},
+        alias={"type": "str"},
+        sha256={"type": "str"},
+        galleries={"type": "list", "elements": "dict",
+                   "default": [{"name": "localai", "url": "github:mudler/LocalAI/backend/index.yaml@master"}]},
+        state={"type": "str", "choices": ["present", "latest"], "default": "present"},
+        force={"type": "bool", "default": False},
+        gallery_entry={"type": "dict"},
+        gallery_candidates={"type": "dict"},
+        **BACKENDS_PATH_SPEC,
+        **REGISTRY_SPEC,
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=[("uri", "gallery_entry")])
+    params = module.params
+    installer = BackendInstaller(BackendStore(params["backends_path"], params["lock_timeout"]),
+                                 registry_client(params), params["registry_mirrors"], module.check_mode)
+    try:
+        result = run_install(InstallRequest(params), installer, host_probe(module), module.warn)
+    except MissingLibraryError as exc:
+        module.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason))
+    except AllSourcesFailedError as exc:
+        module.fail_json(msg="cannot install %s: %s" % (params["name"], exc),
+                         attempts=[{"source": source, "error": str(error)} for source, error in exc.attempts])
+    except BackendError as exc:
+        module.fail_json(msg="cannot install %s: %s" % (params["name"], exc))
+    except OSError as exc:
+        module.fail_json(msg="cannot install %s into %s: %s" % (params["name"], params["backends_path"], exc))
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
