@@ -1,0 +1,81 @@
+"""Every meta of LocalAI's real gallery, for every capability: what LocalAI picks, or our documented deviation."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.localai.gallery.plugins.module_utils.gallery import is_meta, meta_candidates
+from ansible_collections.localai.gallery.plugins.module_utils.resolve import (
+    VENDOR_FALLBACK,
+    NoVariantError,
+    is_compatible,
+    resolve_meta,
+    upstream_key,
+)
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import parse_gallery
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "localai-backend-index.yaml")
+CAPABILITIES = ["default", "nvidia", "nvidia-cuda-12", "nvidia-cuda-13", "nvidia-l4t", "nvidia-l4t-cuda-13", "amd",
+                "intel", "vulkan", "metal"]
+
+
+@pytest.fixture(scope="module")
+def gallery():
+    with open(FIXTURE, "rb") as handle:
+        entries = parse_gallery(handle.read(), "localai", FIXTURE)
+    return {"name": "localai", "url": FIXTURE, "entries": entries}
+
+
+def test_fixture_shape(gallery):
+    metas = [entry for entry in gallery["entries"] if is_meta(entry)]
+    assert len(gallery["entries"]) == 1033 and len(metas) == 140
+
+
+def test_every_meta_for_every_capability(gallery):
+    deviations = []
+    for meta in (entry for entry in gallery["entries"] if is_meta(entry)):
+        candidates = meta_candidates([gallery], gallery, meta)
+        for capability in CAPABILITIES:
+            upstream = upstream_key(meta["capabilities"], capability)
+            try:
+                ours = resolve_meta(meta["name"], meta["capabilities"], capability)
+            except NoVariantError as exc:
+                assert upstream is None, (meta["name"], capability)
+                assert capability in str(exc) and meta["name"] in str(exc)
+                continue
+            assert ours["concrete"] in candidates, "%s names %s, which the gallery lacks" % (meta["name"],
+                                                                                            ours["concrete"])
+            if ours["key"] != upstream:
+                # the only allowed difference: the vendor key before default/cpu
+                assert ours["key"] == VENDOR_FALLBACK[capability] and upstream in ("default", "cpu", None)
+                deviations.append((meta["name"], capability, upstream, ours["key"]))
+    assert ("ds4", "nvidia-cuda-12", "default", "nvidia") in deviations
+    assert all(not capability.startswith("nvidia-l4t") or key == "nvidia-l4t"
+               for _name, capability, _upstream, key in deviations)
+
+
+def test_llama_cpp_builds(gallery):
+    meta = next(entry for entry in gallery["entries"] if entry["name"] == "llama-cpp")
+    picks = {capability: resolve_meta("llama-cpp", meta["capabilities"], capability)["concrete"]
+             for capability in CAPABILITIES}
+    assert picks["default"] == "cpu-llama-cpp" and picks["nvidia-cuda-12"] == "cuda12-llama-cpp"
+    assert picks["nvidia-cuda-13"] == "cuda13-llama-cpp" and picks["amd"] == "rocm-llama-cpp"
+    assert picks["nvidia-l4t-cuda-13"] == "cuda13-nvidia-l4t-arm64-llama-cpp"
+
+
+def test_no_variant_error_names_meta_capability_and_offers():
+    with pytest.raises(NoVariantError, match="meta backend mlx has no build for capability amd "
+                                             "\\(it offers: metal\\)"):
+        resolve_meta("mlx", {"metal": "metal-mlx"}, "amd")
+
+
+@pytest.mark.parametrize("name, capability, compatible", [
+    ("cuda12-llama-cpp", "nvidia-cuda-12", True), ("cuda12-llama-cpp", "default", False),
+    ("nvidia-l4t-arm64-llama-cpp", "nvidia-cuda-12", False), ("nvidia-l4t-arm64-llama-cpp", "nvidia-l4t", True),
+    ("metal-llama-cpp", "darwin-x86", True), ("rocm-llama-cpp", "amd", True), ("intel-sycl-f16-x", "amd", False),
+    ("cpu-llama-cpp", "amd", True), ("cuda12-llama-cpp", "disable", True),
+])
+def test_compatibility(name, capability, compatible):
+    assert is_compatible(name, "quay.io/go-skynet/local-ai-backends:latest-x", capability) is compatible

@@ -1,0 +1,101 @@
+"""The controller's gallery cache against a real HTTP server with ETags."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import (
+    GalleryCache,
+    GalleryError,
+    expand_url,
+)
+
+GALLERY = b"""
+- &meta
+  name: llama-cpp
+  alias: llama-cpp
+  capabilities: {default: cpu-llama-cpp}
+- !!merge <<: *meta
+  name: cpu-llama-cpp
+  uri: quay.io/go-skynet/local-ai-backends:latest-cpu-llama-cpp
+"""
+
+
+class GalleryServer:
+    def __init__(self) -> None:
+        self.documents = {"/index.yaml": GALLERY, "/map.yaml": b"a: 1\n", "/page.html": b"<html>hi</html>",
+                          "/empty.yaml": b""}
+        self.requests: list[tuple[str, int]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = server.documents.get(self.path)
+                if body is None:
+                    status = 404
+                else:
+                    etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
+                    status = 304 if self.headers.get("If-None-Match") == etag else 200
+                server.requests.append((self.path, status))
+                self.send_response(status)
+                if body is not None:
+                    self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body) if status == 200 else 0))
+                self.end_headers()
+                if status == 200:
+                    self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def server():
+    gallery_server = GalleryServer()
+    yield gallery_server
+    gallery_server.httpd.shutdown()
+
+
+def test_once_per_run_then_revalidated_with_etag(server, tmp_path):
+    gallery = {"name": "g", "url": server.url + "/index.yaml"}
+    for _host in range(5):
+        entries = GalleryCache(str(tmp_path), run_id="run-1").load(gallery)
+    assert server.requests == [("/index.yaml", 200)]
+    assert entries[1]["capabilities"] == {"default": "cpu-llama-cpp"} and entries[1]["alias"] == "llama-cpp"
+    GalleryCache(str(tmp_path), run_id="run-2").load(gallery)
+    assert server.requests[-1] == ("/index.yaml", 304)
+
+
+def test_mirrors_then_last_good_copy(server, tmp_path):
+    gallery = {"name": "g", "url": server.url + "/gone.yaml", "mirrors": [server.url + "/index.yaml"]}
+    assert len(GalleryCache(str(tmp_path), run_id="1").load(gallery)) == 2
+    server.documents.pop("/index.yaml")
+    cache = GalleryCache(str(tmp_path), run_id="2")
+    assert len(cache.load(gallery)) == 2
+    assert "every source failed" in cache.warnings[0] and "last good copy" in cache.warnings[0]
+
+
+@pytest.mark.parametrize("path, found", [("/map.yaml", "a mapping with keys a"), ("/page.html", "text starting"),
+                                         ("/empty.yaml", "an empty document"), ("/missing.yaml", "HTTP 404")])
+def test_unreadable_gallery_names_gallery_and_what_was_found(server, tmp_path, path, found):
+    with pytest.raises(GalleryError, match="gallery mine .*%s" % found):
+        GalleryCache(str(tmp_path), run_id="1").load({"name": "mine", "url": server.url + path})
+
+
+def test_file_paths_and_github_urls(tmp_path):
+    index = tmp_path / "index.yaml"
+    index.write_bytes(GALLERY)
+    assert len(GalleryCache(str(tmp_path / "c"), run_id="1").load({"name": "f", "url": "file://%s" % index})) == 2
+    assert expand_url("github:mudler/LocalAI/backend/index.yaml@master") == \
+        "https://raw.githubusercontent.com/mudler/LocalAI/master/backend/index.yaml"
+    assert expand_url("github:o/r/p.yaml").endswith("/o/r/main/p.yaml")
+    with pytest.raises(GalleryError, match="expected github:owner/repo/path"):
+        expand_url("github:onlyowner")
