@@ -25,6 +25,7 @@ units: deps
 sanity: deps
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && git init -q && git add -A  # ansible-test lists files through git
 	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --color no --python 3.11 --requirements
 
 lint: deps

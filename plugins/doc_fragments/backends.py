@@ -31,8 +31,9 @@ options:
 options:
   registry_mirrors:
     description:
-      - Map of registry host to mirror, for example V({"quay.io": "registry.lan:5000"}). Image references on a
-        mapped registry are pulled from the mirror; the repository path is kept (a mirror may add a path prefix).
+      - Map of registry host to mirror, for example C(quay.io) to C(registry.lan:5000).
+      - Image references on a mapped registry are pulled from the mirror; the repository path is kept (a mirror
+        may add a path prefix, as in V(registry.lan:5000/cache)).
     type: dict
     default: {}
   insecure_registries:

@@ -35,7 +35,7 @@ REGISTRY_SPEC = {
 
 def host_probe(module) -> HostProbe:
     """Detection through the module: tools found on the target's PATH, run with run_command."""
-    return HostProbe(find_tool=lambda tool: module.get_bin_path(tool),
+    return HostProbe(find_tool=module.get_bin_path,
                      run=lambda argv: module.run_command(argv, environ_update={"LC_ALL": "C"}))
 
 

@@ -21,7 +21,6 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9
 _SCHEME_PREFIXES = ("oci://", "docker://")
 
 
-
 class ImageReference:
     """A parsed `registry/repository[:tag][@digest]`; `tag` defaults to `latest` only without a digest."""
 

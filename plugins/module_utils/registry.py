@@ -130,7 +130,7 @@ class RegistryClient:
         self._authorization: dict[tuple[str, str], str] = {}
         self._schemes: dict[str, str] = {}
         self.http = Request(timeout=timeout, validate_certs=validate_certs, ca_path=ca_path, use_netrc=False,
-                                decompress=False, unredirected_headers=["Authorization"], http_agent="localai.gallery")
+                            decompress=False, unredirected_headers=["Authorization"], http_agent="localai.gallery")
 
     # --- HTTP and auth ---------------------------------------------------------------------------
     def _base_url(self, reference: ImageReference) -> str:

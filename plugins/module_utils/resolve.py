@@ -41,9 +41,9 @@ def resolve_meta(meta_name: str, capabilities: dict[str, str], capability: str) 
             else:
                 reason = "no build for %s; using the %s build (vendor fallback)" % (capability, key)
             return {"key": key, "concrete": capabilities[key], "reason": reason}
+    offered = ", ".join(sorted(capabilities)) or "none"
     raise NoVariantError("meta backend %s has no build for capability %s (it offers: %s); set the capability "
-                         "option to one of those to choose a build" % (meta_name, capability,
-                                                                        ", ".join(sorted(capabilities)) or "none"))
+                         "option to one of those to choose a build" % (meta_name, capability, offered))
 
 
 def required_capability(name: str, uri: str = "") -> str | None:

@@ -68,9 +68,8 @@ def _unzstd(first: bytes, rest):
         raise MissingLibraryError("zstandard", "to extract zstd-compressed layers (pip install zstandard on the target)")
     decompressor = zstandard.ZstdDecompressor()
     try:
-        for output in decompressor.read_to_iter(_ChunkReader(first, rest), read_size=OUTPUT_CHUNK,
-                                                write_size=OUTPUT_CHUNK):
-            yield output
+        yield from decompressor.read_to_iter(_ChunkReader(first, rest), read_size=OUTPUT_CHUNK,
+                                             write_size=OUTPUT_CHUNK)
     except zstandard.ZstdError as exc:
         raise BackendError("a zstd layer is corrupt: %s" % exc)
 
@@ -93,8 +92,7 @@ def decompressed(chunks):
 def _passthrough(first: bytes, rest):
     if first:
         yield first
-    for chunk in rest:
-        yield chunk
+    yield from rest
 
 
 _DONE = object()

@@ -16,7 +16,7 @@ description:
   - "Deviation from LocalAI: a GPU whose VRAM cannot be read keeps its vendor capability (upstream falls back to CPU
     builds); only a known VRAM of 4 GiB or less means V(default)."
 author:
-  - localai.gallery contributors
+  - localai.gallery contributors (@localai-gallery)
 extends_documentation_fragment:
   - localai.gallery.attributes
   - localai.gallery.attributes.actiongroup

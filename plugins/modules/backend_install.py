@@ -19,7 +19,7 @@ description:
   - "Deviations from LocalAI: a meta that only lists the vendor key (V(nvidia)) gets its GPU build on CUDA hosts;
     a GPU with unknown VRAM keeps its GPU capability; any image reference is pulled, Docker Hub mirrors included."
 author:
-  - localai.gallery contributors
+  - localai.gallery contributors (@localai-gallery)
 extends_documentation_fragment:
   - localai.gallery.attributes
   - localai.gallery.attributes.actiongroup

@@ -16,7 +16,7 @@ description:
   - A backend that is not installed is not an error; nothing changes.
   - Removal is atomic for readers (renamed aside, then deleted), under the same lock as installs.
 author:
-  - localai.gallery contributors
+  - localai.gallery contributors (@localai-gallery)
 extends_documentation_fragment:
   - localai.gallery.attributes
   - localai.gallery.attributes.actiongroup
@@ -59,8 +59,6 @@ removed:
   elements: str
   sample: [llama-cpp, cuda12-llama-cpp]
 """
-
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 

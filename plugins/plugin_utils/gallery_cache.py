@@ -62,8 +62,8 @@ def parse_gallery(data: bytes, gallery_name: str, source: str) -> list[dict]:
     try:
         document = yaml.load(data, Loader=GalleryLoader)  # nosec - a safe loader
     except yaml.YAMLError as exc:
-        raise GalleryError("gallery %s (%s) is not valid YAML: %s" % (gallery_name, source,
-                                                                        str(exc).splitlines()[0]))
+        first_line = str(exc).splitlines()[0]
+        raise GalleryError("gallery %s (%s) is not valid YAML: %s" % (gallery_name, source, first_line))
     if not isinstance(document, list):
         raise GalleryError("gallery %s (%s) is not a list of backends: found %s"
                            % (gallery_name, source, describe_document(document)))

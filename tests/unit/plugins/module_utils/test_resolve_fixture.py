@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 
 import pytest
@@ -16,14 +17,14 @@ from ansible_collections.localai.gallery.plugins.module_utils.resolve import (
 )
 from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import parse_gallery
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "localai-backend-index.yaml")
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "localai-backend-index.yaml.gz")
 CAPABILITIES = ["default", "nvidia", "nvidia-cuda-12", "nvidia-cuda-13", "nvidia-l4t", "nvidia-l4t-cuda-13", "amd",
                 "intel", "vulkan", "metal"]
 
 
 @pytest.fixture(scope="module")
 def gallery():
-    with open(FIXTURE, "rb") as handle:
+    with gzip.open(FIXTURE, "rb") as handle:
         entries = parse_gallery(handle.read(), "localai", FIXTURE)
     return {"name": "localai", "url": FIXTURE, "entries": entries}
 
@@ -45,8 +46,7 @@ def test_every_meta_for_every_capability(gallery):
                 assert upstream is None, (meta["name"], capability)
                 assert capability in str(exc) and meta["name"] in str(exc)
                 continue
-            assert ours["concrete"] in candidates, "%s names %s, which the gallery lacks" % (meta["name"],
-                                                                                            ours["concrete"])
+            assert ours["concrete"] in candidates, (meta["name"], ours["concrete"], "missing from the gallery")
             if ours["key"] != upstream:
                 # the only allowed difference: the vendor key before default/cpu
                 assert ours["key"] == VENDOR_FALLBACK[capability] and upstream in ("default", "cpu", None)
