@@ -19,7 +19,7 @@ deps:
 	@scripts/bootstrap.sh
 
 units: deps
-	cd $(CURDIR) && $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 # ansible-test wants the collection at .../ansible_collections/localai/gallery as a real path: test a copy.
 sanity: deps
