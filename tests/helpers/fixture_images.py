@@ -1,0 +1,53 @@
+"""Push small stand-ins for real LocalAI backend images, under LocalAI's real repository and tag names.
+
+    python tests/helpers/fixture_images.py seed REGISTRY_URL       # the set the demo and integration tests use
+    python tests/helpers/fixture_images.py push REGISTRY_URL REPOSITORY TAG LABEL   # prints the digest
+
+Each image is one gzip layer holding run.sh and lib/version.txt (= "<tag> <label>"). A gallery install
+reaches them through `registry_mirrors: {quay.io: HOST, docker.io: HOST}`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from helpers.images import Pusher, backend_files  # noqa: E402  pylint: disable=wrong-import-position
+
+QUAY_REPOSITORY = "go-skynet/local-ai-backends"
+HUB_REPOSITORY = "localai/localai-backends"
+QUAY_TAGS = [
+    "latest-cpu-llama-cpp", "latest-gpu-nvidia-cuda-12-llama-cpp", "latest-gpu-nvidia-cuda-13-llama-cpp",
+    "latest-gpu-rocm-hipblas-llama-cpp", "latest-gpu-vulkan-llama-cpp", "latest-gpu-nvidia-cuda-12-whisper",
+    "latest-piper", "latest-gpu-nvidia-cuda-12-rerankers", "latest-cpu-ds4", "latest-gpu-nvidia-cuda-13-ds4",
+]
+# Only on the Docker Hub path: installs of these come from the entry's mirror, not its primary uri.
+HUB_ONLY_TAGS = ["latest-cpu-whisper"]
+
+
+def push(url: str, repository: str, tag: str, label: str = "v1") -> str:
+    return Pusher(url).push_image(repository, tag, [backend_files("%s %s" % (tag, label))])["digest"]
+
+
+def seed(url: str) -> dict[str, str]:
+    digests = {tag: push(url, QUAY_REPOSITORY, tag) for tag in QUAY_TAGS}
+    digests.update({tag: push(url, HUB_REPOSITORY, tag) for tag in HUB_ONLY_TAGS})
+    return digests
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["seed"] and len(argv) == 2:
+        for tag, digest in seed(argv[1]).items():
+            print(tag, digest)
+        return 0
+    if argv[:1] == ["push"] and len(argv) == 5:
+        print(push(argv[1], argv[2], argv[3], argv[4]))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
