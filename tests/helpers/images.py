@@ -117,6 +117,16 @@ class Pusher:
                    headers={"Content-Type": "application/octet-stream"})
         return digest
 
+    def push_blob_file(self, repository: str, path: str, digest: str) -> str:
+        """Push a large blob from a file without reading it into memory."""
+        location = self._call("POST", "%s/v2/%s/blobs/uploads/" % (self.url, repository)).headers["Location"]
+        if location.startswith("/"):
+            location = self.url + location
+        with open(path, "rb") as handle:
+            self._call("PUT", location + ("&" if "?" in location else "?") + "digest=" + digest, data=handle,
+                       headers={"Content-Type": "application/octet-stream"})
+        return digest
+
     def put_manifest(self, repository: str, tag: str | None, document: dict, media_type: str) -> tuple[str, int]:
         """PUT a manifest under tag (or by its digest when tag is None)."""
         body = json.dumps(document, separators=(",", ":")).encode()
@@ -128,16 +138,18 @@ class Pusher:
                    manifest_format: str = "oci", architecture: str = "amd64", os_name: str = "linux",
                    raw_layers: list[tuple[bytes, str]] | None = None) -> dict:
         """Push an image; `layers` are entry lists (or ready tar bytes); returns digest, size, layer digests."""
-        descriptors = []
+        descriptors, diff_ids = [], []
         for layer in layers:
-            blob = compress(layer if isinstance(layer, bytes) else tar_bytes(layer), compression)
+            tar = layer if isinstance(layer, bytes) else tar_bytes(layer)
+            diff_ids.append(digest_of(tar))
+            blob = compress(tar, compression)
             descriptors.append({"mediaType": LAYER_TYPES[(manifest_format, compression)],
                                 "digest": self.push_blob(repository, blob), "size": len(blob)})
         for blob, media_type in raw_layers or []:
             descriptors.append({"mediaType": media_type, "digest": self.push_blob(repository, blob),
                                 "size": len(blob)})
         config = json.dumps({"architecture": architecture, "os": os_name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                             "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+                             "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
         manifest_type = OCI_MANIFEST if manifest_format == "oci" else DOCKER_MANIFEST
         document = {"schemaVersion": 2, "mediaType": manifest_type,
                     "config": {"mediaType": OCI_CONFIG if manifest_format == "oci" else DOCKER_CONFIG,
