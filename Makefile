@@ -29,7 +29,7 @@ sanity: deps
 	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --color no --python 3.11 --requirements
 
 lint: deps
-	$(BIN)/ansible-lint --offline --profile production roles playbooks
+	$(BIN)/ansible-lint --offline --profile production roles playbooks extensions/molecule
 
 integration: deps
 	tests/integration/run.sh

@@ -21,6 +21,7 @@ HUB_REPOSITORY = "localai/localai-backends"
 QUAY_TAGS = [
     "latest-cpu-llama-cpp", "latest-gpu-nvidia-cuda-12-llama-cpp", "latest-gpu-nvidia-cuda-13-llama-cpp",
     "latest-gpu-rocm-hipblas-llama-cpp", "latest-gpu-vulkan-llama-cpp", "latest-gpu-nvidia-cuda-12-whisper",
+    "latest-gpu-rocm-hipblas-whisper",
     "latest-piper", "latest-gpu-nvidia-cuda-12-rerankers", "latest-cpu-ds4", "latest-gpu-nvidia-cuda-13-ds4",
 ]
 # Only on the Docker Hub path: installs of these come from the entry's mirror, not its primary uri.
