@@ -109,6 +109,15 @@ def timed(argv: list[str], shell: bool = False) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
+def skopeo_umoci(image: str, target: str) -> tuple[float, int]:
+    """skopeo copy to an OCI layout, then umoci raw unpack: summed seconds, larger peak RSS."""
+    copy_seconds, copy_rss = timed(["skopeo", "copy", "--src-tls-verify=false", "docker://" + image,
+                                    "oci:%s/layout:t" % target])
+    unpack_seconds, unpack_rss = timed(["umoci", "raw", "unpack", "--rootless", "--image", "%s/layout:t" % target,
+                                        target + "/rootfs"])
+    return copy_seconds + unpack_seconds, max(copy_rss, unpack_rss)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -128,11 +137,7 @@ def main() -> int:
         ways = {
             "engine": lambda target: timed([sys.executable, "-c", ENGINE, image, target]),
             "floor": lambda target: timed(["bash", "-c", floor, "floor", target]),
-            "skopeo+umoci": lambda target: (lambda copy, unpack: (copy[0] + unpack[0], max(copy[1], unpack[1])))(
-                timed(["skopeo", "copy", "--src-tls-verify=false", "docker://" + image,
-                       "oci:%s/layout:t" % target]),
-                timed(["umoci", "raw", "unpack", "--rootless", "--image", "%s/layout:t" % target,
-                       target + "/rootfs"])),
+            "skopeo+umoci": lambda target: skopeo_umoci(image, target),
         }
         samples = {name: [] for name in ways}
         rss = {name: [] for name in ways}
