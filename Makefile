@@ -10,9 +10,9 @@ export PATH := $(BIN):$(PATH)
 export no_proxy := 127.0.0.1,localhost
 export NO_PROXY := 127.0.0.1,localhost
 
-.PHONY: test deps units sanity integration molecule lint demo bench clean
+.PHONY: test deps units reliability sanity integration molecule lint demo bench clean
 
-test: deps units sanity lint integration molecule
+test: deps units reliability sanity lint integration molecule
 	@echo "make test: all suites passed"
 
 deps:
@@ -20,6 +20,9 @@ deps:
 
 units: deps
 	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+reliability: deps
+	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/reliability
 
 # ansible-test wants the collection at .../ansible_collections/localai/gallery as a real path: test a copy.
 sanity: deps

@@ -92,6 +92,9 @@ class BackendInstaller:
                   "diff": {"before": before or {}, "after": before or {}}}
         if reason is None or self.check_mode:
             result["changed"] = reason is not None
+            if reason is None and not self.check_mode and self.store.has_leftovers():
+                with self.store.locked():  # recovery of a killed run's work directories; the backend is unchanged
+                    pass
             return result
         with self.store.locked():
             if not force:  # another run may have installed it while this one waited for the lock

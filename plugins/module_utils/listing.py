@@ -14,6 +14,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import Meta
 from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
 from ansible_collections.localai.gallery.plugins.module_utils.store import (
     RUN_FILE,
+    backup_owner,
     has_run_file,
     is_work_entry,
     validate_backend_name,
@@ -44,8 +45,8 @@ def prefer_directory(directories: list[str], capability: str) -> str:
 class InstalledBackend:
     """One directory of a backends path with its metadata (or the warning that it could not be read)."""
 
-    def __init__(self, root: str, directory: str, is_system: bool = False) -> None:
-        self.directory = directory
+    def __init__(self, root: str, directory: str, is_system: bool = False, listed_as: str | None = None) -> None:
+        self.directory = listed_as or directory
         self.path = os.path.join(root, directory)
         self.is_system = is_system
         self.runnable = has_run_file(self.path)
@@ -73,13 +74,24 @@ def scan(root: str | None, is_system: bool = False) -> list[InstalledBackend]:
         entries = sorted(os.listdir(root))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return [InstalledBackend(root, entry, is_system) for entry in entries
-            if not is_work_entry(entry) and os.path.isdir(os.path.join(root, entry))]
+    present = set(entries)
+    backends = []
+    for entry in entries:
+        if not os.path.isdir(os.path.join(root, entry)):
+            continue
+        if not is_work_entry(entry):
+            backends.append(InstalledBackend(root, entry, is_system))
+        elif backup_owner(entry) and backup_owner(entry) not in present:
+            # A run killed between the two renames of a fallback swap: the previous version, intact.
+            backends.append(InstalledBackend(root, entry, is_system, listed_as=backup_owner(entry)))
+            present.add(backup_owner(entry))
+    return backends
 
 
 def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, **flags) -> dict:
-    run_file = os.path.join(root, target_dir, RUN_FILE)
-    row = {"name": name, "directory": target_dir, "path": os.path.join(root, target_dir), "run_file": run_file,
+    path = backend.path if target_dir == backend.directory else os.path.join(root, target_dir)
+    run_file = os.path.join(path, RUN_FILE)
+    row = {"name": name, "directory": target_dir, "path": path, "run_file": run_file,
            "runnable": os.path.isfile(run_file), "is_system": backend.is_system, "is_meta": False, "is_alias": False,
            "meta_backend_for": backend.meta_backend_for, "alias": backend.metadata.get("alias"),
            "metadata": backend.metadata}

@@ -27,7 +27,17 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
 )
 from ansible_collections.localai.gallery.plugins.module_utils.metadata import write_metadata
 
+try:
+    import ctypes
+    _RENAMEAT2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+except (ImportError, OSError):
+    ctypes = None
+    _RENAMEAT2 = None
+
 RUN_FILE = "run.sh"
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_EXCHANGE_UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM)
 LOCK_FILE = ".localai-gallery.lock"
 STAGING, BACKUP, REMOVING = ".staging.", ".backup.", ".removing."
 WORK_PREFIXES = (STAGING, BACKUP, REMOVING)
@@ -46,6 +56,25 @@ def validate_backend_name(name: str) -> str:
 
 def is_work_entry(entry_name: str) -> bool:
     return entry_name.startswith(WORK_PREFIXES) or entry_name == LOCK_FILE
+
+
+def exchange_paths(first: str, second: str) -> bool:
+    """Swap two existing paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if _RENAMEAT2 is None:
+        return False
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in _EXCHANGE_UNSUPPORTED:
+        return False
+    raise OSError(error, os.strerror(error), second)
+
+
+def backup_owner(entry_name: str) -> str | None:
+    """The backend name a `.backup.<token>.<name>` directory belongs to."""
+    if not entry_name.startswith(BACKUP):
+        return None
+    return entry_name.split(".", 3)[-1] or None
 
 
 def has_run_file(directory: str) -> bool:
@@ -96,15 +125,21 @@ class BackendStore:
             if not entry.startswith(WORK_PREFIXES):
                 continue
             work_path = os.path.join(self.path, entry)
-            if entry.startswith(BACKUP):
-                name = entry.split(".", 3)[-1]
-                if name and not os.path.lexists(os.path.join(self.path, name)):
-                    os.rename(work_path, os.path.join(self.path, name))
-                    actions.append("restored %s" % name)
-                    continue
+            name = backup_owner(entry)
+            if name and not os.path.lexists(os.path.join(self.path, name)):
+                os.rename(work_path, os.path.join(self.path, name))
+                actions.append("restored %s" % name)
+                continue
             shutil.rmtree(work_path, ignore_errors=True)
             actions.append("removed %s" % entry)
         return actions
+
+    def has_leftovers(self) -> bool:
+        """True when a killed run left work directories (cheap: one listdir, no lock)."""
+        try:
+            return any(entry.startswith(WORK_PREFIXES) for entry in os.listdir(self.path))
+        except FileNotFoundError:
+            return False
 
     def _work_dir(self, kind: str, name: str) -> str:
         return os.path.join(self.path, "%s%s.%s" % (kind, uuid.uuid4().hex[:12], name))
@@ -121,7 +156,11 @@ class BackendStore:
                 shutil.rmtree(stage_dir, ignore_errors=True)
 
     def commit(self, name: str, stage_dir: str, metadata: dict, require_run_file: bool = True) -> str:
-        """Gate on run.sh, write metadata.json, then swap staging into place atomically."""
+        """Gate on run.sh, write metadata.json, then swap staging into place atomically.
+
+        Readers see the old tree or the new one, never neither: RENAME_EXCHANGE where the kernel has it;
+        elsewhere two renames, with listings showing a stranded backup under its name until recovery.
+        """
         if require_run_file:
             try:
                 mode = os.lstat(os.path.join(stage_dir, RUN_FILE)).st_mode
@@ -133,6 +172,10 @@ class BackendStore:
         write_metadata(stage_dir, metadata)
         os.chmod(stage_dir, 0o755)
         target = self.backend_dir(name)
+        if os.path.lexists(target) and exchange_paths(stage_dir, target):
+            shutil.rmtree(stage_dir, ignore_errors=True)  # now the replaced version
+            return target
+        # Fallback without an atomic exchange: current -> backup, staging -> current, restore on failure.
         backup = None
         if os.path.lexists(target):
             backup = self._work_dir(BACKUP, name)

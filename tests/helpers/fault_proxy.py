@@ -3,7 +3,8 @@
 It forwards every request unchanged to the registry except where a fault matches:
 - cut_blobs: the first N blob downloads stop after `cut_after` bytes (connection closed);
 - status_for: answer this status (e.g. 403) to every request whose path contains a string;
-- corrupt_blobs: flip one byte in blob bodies (a registry serving bad data).
+- corrupt_blobs: flip one byte in blob bodies (a registry serving bad data);
+- stall_after: blob downloads stop sending after this many bytes and hold the connection (`stalled` is set).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ class FaultProxy:
         self.cut_after = 1024
         self.status_for: dict[str, int] = {}
         self.corrupt_blobs = False
+        self.stall_after: int | None = None
+        self.stalled = threading.Event()
+        self._release = threading.Event()
         self.requests: list[str] = []
         proxy = self
 
@@ -44,6 +48,7 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self._release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -68,6 +73,13 @@ class FaultProxy:
         handler.end_headers()
         if is_blob and self.corrupt_blobs and body:
             body = bytes([body[0] ^ 0xFF]) + body[1:]
+        if is_blob and self.stall_after is not None and len(body) > self.stall_after:
+            handler.wfile.write(body[:self.stall_after])
+            handler.wfile.flush()
+            self.stalled.set()
+            self._release.wait(60)
+            handler.close_connection = True
+            return
         if is_blob and self.cut_blobs > 0 and len(body) > self.cut_after:
             self.cut_blobs -= 1
             handler.wfile.write(body[:self.cut_after])

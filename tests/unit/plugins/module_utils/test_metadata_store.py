@@ -84,3 +84,28 @@ def test_lock_timeout_is_a_clear_error(backends_path):
         with pytest.raises(LockTimeoutError, match="another run holds the lock on .*gave up after 0.2 seconds"):
             with waiter.locked():
                 pass
+
+
+def test_swap_is_one_atomic_exchange_where_the_kernel_has_it(backends_path, monkeypatch):
+    from ansible_collections.localai.gallery.plugins.module_utils import store as store_module
+
+    store = BackendStore(backends_path)
+    _stage_with(store, "cpu-x", {"run.sh": "v1"})
+    renames = []
+    monkeypatch.setattr(store_module.os, "rename", lambda *args: renames.append(args) or os.replace(*args))
+    _stage_with(store, "cpu-x", {"run.sh": "v2"})
+    assert renames == [] and open(os.path.join(backends_path, "cpu-x", "run.sh")).read() == "v2"
+
+
+def test_fallback_swap_and_a_stranded_backup_is_still_listed(backends_path, monkeypatch):
+    from ansible_collections.localai.gallery.plugins.module_utils import store as store_module
+    from ansible_collections.localai.gallery.plugins.module_utils.listing import list_backends
+
+    store = BackendStore(backends_path)
+    _stage_with(store, "cpu-x", {"run.sh": "v1"})
+    monkeypatch.setattr(store_module, "exchange_paths", lambda first, second: False)
+    _stage_with(store, "cpu-x", {"run.sh": "v2"})
+    assert open(os.path.join(backends_path, "cpu-x", "run.sh")).read() == "v2"
+    os.rename(os.path.join(backends_path, "cpu-x"), os.path.join(backends_path, ".backup.0123456789ab.cpu-x"))
+    rows, _warnings = list_backends(backends_path, None, "default")
+    assert rows["cpu-x"]["runnable"] and rows["cpu-x"]["path"].endswith(".backup.0123456789ab.cpu-x")

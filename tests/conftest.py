@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TESTS_DIR)
 
 from helpers.images import Pusher  # noqa: E402  pylint: disable=wrong-import-position

@@ -1,0 +1,107 @@
+"""One install or removal in its own process, for fault tests; optionally SIGKILLs itself at a precise point.
+
+    install_child.py BACKENDS NAME URI [--force] [--lock-timeout S] [--retries N]
+                     [--kill-after-files N] [--kill-after-swap] [--no-exchange] [--pace SECONDS]
+    install_child.py BACKENDS NAME --remove [--lock-timeout S]
+
+Prints the result as JSON; exit 0 on success, 3 with the one-line error on a BackendError.
+The hooks wrap the standard library from the outside: the engine has no test-only switches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(TESTS), "build", "collections"))
+
+from ansible_collections.localai.gallery.plugins.module_utils import layers, store  # noqa: E402
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError  # noqa: E402
+from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller  # noqa: E402
+from ansible_collections.localai.gallery.plugins.module_utils.listing import plan_removal  # noqa: E402
+from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient  # noqa: E402
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install_hooks(args) -> None:
+    real_open, real_fchmod = os.open, os.fchmod
+    files = {"count": 0}
+
+    def counting_open(path, flags, *rest, **kwargs):
+        descriptor = real_open(path, flags, *rest, **kwargs)
+        if flags & os.O_EXCL:
+            files["count"] += 1
+            if args.kill_after_files is not None and files["count"] >= args.kill_after_files:
+                die()
+        return descriptor
+
+    def paced_fchmod(descriptor, mode):
+        time.sleep(args.pace)
+        return real_fchmod(descriptor, mode)
+
+    layers.os.open = counting_open
+    if args.pace:
+        layers.os.fchmod = paced_fchmod
+    if args.no_exchange:
+        store.exchange_paths = lambda first, second: False
+    if args.kill_after_swap:
+        real_rename, real_exchange = os.rename, store.exchange_paths
+
+        def rename_then_die(source, target):
+            real_rename(source, target)
+            if os.path.basename(target).startswith(store.BACKUP):
+                die()  # between the two renames of the fallback swap
+
+        def exchange_then_die(first, second):
+            if real_exchange(first, second):
+                die()  # after the atomic exchange, before the old tree is deleted
+            return False
+
+        store.os.rename = rename_then_die
+        store.exchange_paths = exchange_then_die
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("backends")
+    parser.add_argument("name")
+    parser.add_argument("uri", nargs="?")
+    parser.add_argument("--remove", action="store_true")
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--lock-timeout", type=float, default=600)
+    parser.add_argument("--retries", type=int, default=3)
+    parser.add_argument("--kill-after-files", type=int)
+    parser.add_argument("--kill-after-swap", action="store_true")
+    parser.add_argument("--no-exchange", action="store_true")
+    parser.add_argument("--pace", type=float, default=0)
+    args = parser.parse_args()
+    install_hooks(args)
+    backend_store = store.BackendStore(args.backends, args.lock_timeout)
+    try:
+        if args.remove:
+            with backend_store.locked():
+                removed = plan_removal(backend_store.path, None, args.name, "default")
+                for directory in removed:
+                    backend_store.delete(directory)
+            result = {"removed": removed}
+        else:
+            client = RegistryClient(retries=args.retries)
+            result = BackendInstaller(backend_store, client).install(args.name, [args.uri], {"uri": args.uri},
+                                                                     force=args.force)
+    except BackendError as exc:
+        print(str(exc))
+        return 3
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
