@@ -45,6 +45,7 @@ demo: deps
 
 bench: deps
 	$(BIN)/python benchmarks/install_throughput.py
+	$(BIN)/python benchmarks/fleet_requests.py
 
 clean:
 	rm -rf build tests/output

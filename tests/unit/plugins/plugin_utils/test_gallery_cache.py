@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
+
+from helpers.gallery_server import GalleryServer
 
 from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import (
     GalleryCache,
@@ -25,43 +23,12 @@ GALLERY = b"""
 """
 
 
-class GalleryServer:
-    def __init__(self) -> None:
-        self.documents = {"/index.yaml": GALLERY, "/map.yaml": b"a: 1\n", "/page.html": b"<html>hi</html>",
-                          "/empty.yaml": b""}
-        self.requests: list[tuple[str, int]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                body = server.documents.get(self.path)
-                if body is None:
-                    status = 404
-                else:
-                    etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
-                    status = 304 if self.headers.get("If-None-Match") == etag else 200
-                server.requests.append((self.path, status))
-                self.send_response(status)
-                if body is not None:
-                    self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(body) if status == 200 else 0))
-                self.end_headers()
-                if status == 200:
-                    self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def server():
-    gallery_server = GalleryServer()
+    gallery_server = GalleryServer({"/index.yaml": GALLERY, "/map.yaml": b"a: 1\n", "/page.html": b"<html>hi</html>",
+                                    "/empty.yaml": b""})
     yield gallery_server
-    gallery_server.httpd.shutdown()
+    gallery_server.stop()
 
 
 def test_once_per_run_then_revalidated_with_etag(server, tmp_path):
