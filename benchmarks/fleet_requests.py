@@ -22,10 +22,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, HERE)
 
 from helpers.fixture_images import seed  # noqa: E402
 from helpers.gallery_server import GalleryServer  # noqa: E402
 from helpers.registry_server import RegistryServer  # noqa: E402
+from results_file import write_result  # noqa: E402
 from helpers.sshd import LoopbackSshd  # noqa: E402
 
 HOSTS = 10
@@ -85,10 +87,7 @@ def main() -> int:
         gallery.stop()
         registry.stop()
         shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
-    print(json.dumps(result, indent=2))
+    write_result(args.json, result)
     return 0
 
 

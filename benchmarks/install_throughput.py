@@ -27,10 +27,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
 from helpers.images import Pusher  # noqa: E402
 from helpers.registry_server import RegistryServer  # noqa: E402
+from results_file import write_result  # noqa: E402
 
 LAYERS, FILES_PER_LAYER, RANDOM_SHARE = 3, 12_000, 60
 ENGINE = """
@@ -162,10 +164,7 @@ def main() -> int:
     finally:
         registry.stop()
         shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
-    print(json.dumps(result, indent=2))
+    write_result(args.json, result)
     return 0
 
 

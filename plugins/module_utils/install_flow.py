@@ -42,7 +42,6 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe, war
                     "sha256": request.sha256}
         gallery_url, meta = None, None
     elif request.entry:
-        gallery_url = (request.entry.get("gallery") or {}).get("url")
         meta = request.entry if is_meta(request.entry) else None
         if meta:
             choice = resolve_meta(meta["name"], meta["capabilities"], capability["capability"])
@@ -53,7 +52,7 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe, war
             result.update(capability_key=choice["key"], capability_reason=choice["reason"], meta=meta["name"])
         else:
             concrete = request.entry
-        gallery_url = (concrete.get("gallery") or {}).get("url") or gallery_url
+        gallery_url = (concrete.get("gallery") or request.entry.get("gallery") or {}).get("url")
     else:
         raise BackendError("give uri for a direct install, or a gallery name resolved by the action plugin "
                            "(run the module as localai.gallery.backend_install)")

@@ -106,7 +106,7 @@ class BackendInstaller:
                 try:
                     with self.store.staging(name) as stage_dir:
                         installed_digest = source.fill(stage_dir)
-                        written = dict(before or {}) if before else {}
+                        written = dict(before or {})  # keys of newer LocalAI versions are kept
                         written.update({key: value for key, value in metadata.items() if value})
                         written.update({"name": name, "installed_at": now_rfc3339(), "uri": metadata.get("uri") or uris[0],
                                         "digest": installed_digest or ""})

@@ -106,26 +106,25 @@ def read_ahead(chunks, depth: int = 8):
     handoff: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(item) -> bool:
+        """Hand one item over unless the consumer has gone; False when it has."""
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        handoff.put(chunk, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(chunk):
                     return
             item = _DONE
         except BaseException as exc:  # pylint: disable=broad-except  # re-raised in the consumer thread
             item = exc
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        put(item)
 
     worker = threading.Thread(target=produce, name="layer-read-ahead", daemon=True)
     worker.start()

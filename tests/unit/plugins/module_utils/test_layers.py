@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import tarfile
 
 import pytest
 
 from helpers.images import compress, entry, tar_bytes
+from helpers.trees import snapshot as tree
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, NoSpaceError, UnsafeEntryError
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
 from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, read_ahead
@@ -24,23 +24,6 @@ def extract(root, *layers, compression="none", budget=None):
     for layer in layers:
         extractor.extract(read_ahead(decompressed(chunks_of(compress(tar_bytes(layer), compression)))))
     return extractor
-
-
-def tree(root) -> dict:
-    """{relative path: (type, mode, content or link target)} of everything under root."""
-    found = {}
-    for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            relative = os.path.relpath(path, root)
-            if stat.S_ISLNK(info.st_mode):
-                found[relative] = ("link", os.readlink(path))
-            elif stat.S_ISDIR(info.st_mode):
-                found[relative] = ("dir", oct(stat.S_IMODE(info.st_mode)))
-            else:
-                found[relative] = ("file", oct(stat.S_IMODE(info.st_mode)), open(path, "rb").read())
-    return found
 
 
 @pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])

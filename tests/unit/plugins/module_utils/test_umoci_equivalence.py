@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import subprocess
 
 import pytest
 
 from helpers.images import entry
+from helpers.trees import snapshot
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
 from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource
 
@@ -26,25 +26,6 @@ LAYERS = [
 ]
 
 
-def snapshot(root: str) -> dict:
-    """Paths with type, permission bits (setuid aside), link target and content."""
-    found = {}
-    for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            relative = os.path.relpath(path, root)
-            mode = stat.S_IMODE(info.st_mode) & 0o777
-            if stat.S_ISLNK(info.st_mode):
-                found[relative] = ("link", os.readlink(path))
-            elif stat.S_ISDIR(info.st_mode):
-                found[relative] = ("dir", oct(mode))
-            else:
-                with open(path, "rb") as handle:
-                    found[relative] = ("file", oct(mode), handle.read())
-    return found
-
-
 def test_same_tree_as_umoci(registry, pusher, tmp_path):
     pusher.push_image("umoci/compare", "t", LAYERS)
     ours = tmp_path / "ours"
@@ -58,7 +39,7 @@ def test_same_tree_as_umoci(registry, pusher, tmp_path):
     theirs = tmp_path / "theirs"
     subprocess.run(["umoci", "raw", "unpack", "--rootless", "--image", "%s:t" % layout, str(theirs)], check=True,
                    capture_output=True)
-    ours_tree, theirs_tree = snapshot(str(ours)), snapshot(str(theirs))
+    ours_tree, theirs_tree = snapshot(str(ours), 0o777), snapshot(str(theirs), 0o777)  # umoci keeps setuid
     # umoci keeps a directory's own mode; we add u+rwx so later entries can be written (BEHAVIOUR.md).
     theirs_tree = {path: (kind, oct(int(mode, 8) | 0o700)) if kind == "dir" else value
                    for path, value in theirs_tree.items() for kind, mode in [value[:2]]}
