@@ -64,8 +64,12 @@ class BackendInstaller:
                 attempts.append((str(source), exc))
         raise attempts[0][1] if len(attempts) == 1 else AllSourcesFailedError(attempts)
 
-    def _reason(self, name: str, sources, state: str, force: bool) -> tuple[str | None, str | None]:
-        """Why the backend must be (re)installed, or None; plus the registry's digest when it was asked."""
+    def _reason(self, name: str, sources, state: str, force: bool,
+                current: str | None = None) -> tuple[str | None, str | None]:
+        """Why the backend must be (re)installed, or None; plus the registry's digest when it was asked.
+
+        `current` is a digest already fetched in this run, so a re-check under the lock asks nothing again.
+        """
         directory = os.path.join(self.store.path, name)
         if force:
             return "forced", None
@@ -74,7 +78,7 @@ class BackendInstaller:
         if state != "latest":
             return None, None
         recorded = (_read_metadata_or_none(directory) or {}).get("digest")
-        current = self._current_digest(sources)
+        current = current or self._current_digest(sources)
         if current is None or current != recorded:
             return "digest changed from %s to %s" % (recorded or "unknown", current or "unknown"), current
         return None, current
@@ -98,7 +102,7 @@ class BackendInstaller:
             return result
         with self.store.locked():
             if not force:  # another run may have installed it while this one waited for the lock
-                reason, digest = self._reason(name, sources, state, False)
+                reason, digest = self._reason(name, sources, state, False, digest)
                 if reason is None:
                     return result
             attempts = []

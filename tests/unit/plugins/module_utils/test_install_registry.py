@@ -93,7 +93,9 @@ def test_present_is_idempotent_latest_follows_the_tag_and_force_reinstalls(regis
     check = installer(backends_path, check_mode=True).install("b", [uri], {}, state="latest")
     assert check["changed"] and version_of(backends_path, "b") == "v1"
     assert first["digest"] in check["reason"] and second["digest"] in check["reason"]
+    before_upgrade = len(registry.request_lines("/moving/tag/manifests/"))
     assert installer(backends_path).install("b", [uri], {}, state="latest")["changed"]
+    assert len(registry.request_lines("/moving/tag/manifests/")) - before_upgrade == 2  # digest check, then pull
     assert version_of(backends_path, "b") == "v2"
     assert read_metadata(os.path.join(backends_path, "b"))["digest"] == second["digest"]
     assert installer(backends_path).install("b", [uri], {}, force=True)["reason"] == "forced"
