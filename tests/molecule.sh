@@ -22,6 +22,7 @@ export LOCALAI_TEST_WORK=$WORK LOCALAI_TEST_PYTHON=$BIN/python LOCALAI_TEST_HELP
 cd "$ROOT"
 for scenario in "${@:-localhost multihost}"; do
   for name in $scenario; do
+    molecule reset -s "$name" >/dev/null  # its remembered state ("already prepared") would skip sshd
     molecule test -s "$name"
   done
 done
