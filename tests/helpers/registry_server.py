@@ -27,11 +27,13 @@ class RegistryServer:
     """One registry process; `url` is its base URL, `host` its host:port."""
 
     def __init__(self, directory: str, port: int | None = None, username: str | None = None,
-                 password: str | None = None) -> None:
+                 password: str | None = None, token_auth: dict | None = None, storage: str | None = None) -> None:
         self.directory = os.path.abspath(directory)
         self.port = port or free_port()
         self.username = username
         self.password = password
+        self.token_auth = token_auth
+        self.storage = storage
         self.tls = username is not None
         self.host = "127.0.0.1:%d" % self.port
         self.url = ("https://" if self.tls else "http://") + self.host
@@ -41,7 +43,7 @@ class RegistryServer:
         self.process: subprocess.Popen | None = None
 
     def _write_config(self) -> str:
-        storage = os.path.join(self.directory, "storage")
+        storage = self.storage or os.path.join(self.directory, "storage")
         os.makedirs(storage, exist_ok=True)
         lines = ["version: 0.1", "log: {level: info, accesslog: {disabled: false}}",
                  "storage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}" % storage,
@@ -57,6 +59,9 @@ class RegistryServer:
                                             capture_output=True, text=True).stdout)
             lines += ["  tls: {certificate: %s, key: %s}" % (self.ca_path, key),
                       "auth: {htpasswd: {realm: localai-test, path: %s}}" % htpasswd]
+        if self.token_auth:
+            lines.append("auth: {token: {realm: %(realm)s, service: %(service)s, issuer: %(issuer)s, "
+                         "rootcertbundle: %(rootcertbundle)s}}" % self.token_auth)
         config = os.path.join(self.directory, "config.yml")
         with open(config, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 
 from helpers.fault_proxy import FaultProxy
-from helpers.images import OCI_INDEX, backend_files, compress, digest_of, entry, tar_bytes
+from helpers.images import OCI_INDEX, Pusher, backend_files, compress, digest_of, entry, tar_bytes
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AllSourcesFailedError,
     AuthenticationError,
@@ -238,3 +238,35 @@ def test_ocifile_directory_and_tarball_sources(tmp_path, backends_path):
     with pytest.raises(SourceError, match="give its sha256"):
         installer(backends_path).install("no-sha", [str(tarball)], {})
     assert "bad-tar" not in listing(backends_path)
+
+
+def test_bearer_token_flow_anonymous_and_with_credentials(tmp_path, backends_path):
+    """A registry with `auth: token` (as quay.io and Docker Hub): anonymous pulls, and credentials at the realm."""
+    from helpers.registry_server import RegistryServer
+    from helpers.token_server import TokenServer
+
+    tokens = TokenServer(str(tmp_path / "tokens"), users={"alice": "alice-pass"})
+    storage = str(tmp_path / "storage")
+    pushing = RegistryServer(str(tmp_path / "push"), storage=storage).start()
+    guarded = RegistryServer(str(tmp_path / "guarded"), storage=storage, token_auth=tokens.registry_auth()).start()
+    try:
+        pusher = Pusher(pushing.url)
+        pusher.push_backend("public/b", "t", "anonymous")
+        pusher.push_backend("private/b", "t", "private")
+        installer(backends_path).install("anon", ["%s/public/b:t" % guarded.host], {})
+        assert version_of(backends_path, "anon") == "anonymous"
+        assert tokens.requests[0]["user"] is None and tokens.requests[0]["scope"] == ["repository:public/b:pull"]
+        with pytest.raises(AuthenticationError, match="authentication failed for .*private/b:t \\(HTTP 401\\)"):
+            installer(backends_path, docker_config_path="/nonexistent").install(
+                "p", ["%s/private/b:t" % guarded.host], {})
+        with pytest.raises(AuthenticationError, match="token service answered HTTP 401"):
+            installer(backends_path, username="alice", password="wrong").install(
+                "p", ["%s/private/b:t" % guarded.host], {})
+        installer(backends_path, username="alice", password="alice-pass").install(
+            "p", ["%s/private/b:t" % guarded.host], {})
+        assert version_of(backends_path, "p") == "private"
+        assert tokens.requests[-1] == {"user": "alice", "status": 200, "scope": ["repository:private/b:pull"]}
+    finally:
+        guarded.stop()
+        pushing.stop()
+        tokens.stop()
