@@ -38,7 +38,7 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe, war
     result = {"capability": capability["capability"], "capability_source": capability["source"],
               "capability_reason": capability["reason"], "capability_key": None, "meta": None}
     if request.uri:
-        concrete = {"name": validate_backend_name(request.name), "uri": request.uri, "alias": request.alias,
+        concrete = {"name": request.name, "uri": request.uri, "alias": request.alias,
                     "sha256": request.sha256}
         gallery_url, meta = None, None
     elif request.entry:

@@ -81,18 +81,21 @@ def scan(root: str | None, is_system: bool = False) -> list[InstalledBackend]:
             continue
         if not is_work_entry(entry):
             backends.append(InstalledBackend(root, entry, is_system))
-        elif backup_owner(entry) and backup_owner(entry) not in present:
+            continue
+        owner = backup_owner(entry)
+        if owner and owner not in present:
             # A run killed between the two renames of a fallback swap: the previous version, intact.
-            backends.append(InstalledBackend(root, entry, is_system, listed_as=backup_owner(entry)))
-            present.add(backup_owner(entry))
+            backends.append(InstalledBackend(root, entry, is_system, listed_as=owner))
+            present.add(owner)
     return backends
 
 
 def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, **flags) -> dict:
-    path = backend.path if target_dir == backend.directory else os.path.join(root, target_dir)
+    is_own_directory = target_dir == backend.directory
+    path = backend.path if is_own_directory else os.path.join(root, target_dir)
     run_file = os.path.join(path, RUN_FILE)
     row = {"name": name, "directory": target_dir, "path": path, "run_file": run_file,
-           "runnable": os.path.isfile(run_file), "is_system": backend.is_system, "is_meta": False, "is_alias": False,
+           "runnable": backend.runnable if is_own_directory else os.path.isfile(run_file), "is_system": backend.is_system, "is_meta": False, "is_alias": False,
            "meta_backend_for": backend.meta_backend_for, "alias": backend.metadata.get("alias"),
            "metadata": backend.metadata}
     row.update(flags)

@@ -92,7 +92,7 @@ class OciArchiveSource:
 
     def _read_json(self, archive: tarfile.TarFile, member: str) -> dict:
         try:
-            handle = archive.extractfile(member.lstrip("./"))
+            handle = archive.extractfile(member)
         except KeyError:
             raise SourceError("%s is not an OCI image layout: %s is missing" % (self.path, member))
         return json.loads(handle.read())
