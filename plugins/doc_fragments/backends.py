@@ -24,6 +24,10 @@ options:
       - Use this capability instead of detecting one (for example V(default), V(nvidia-cuda-12), V(amd), V(metal)).
       - When not set, the capability comes from E(LOCALAI_FORCE_META_BACKEND_CAPABILITY), the run file
         C(/run/localai/capability), then from the detected GPU, as LocalAI does.
+      - "Must be one of V(default), V(nvidia), V(nvidia-cuda-12), V(nvidia-cuda-13), V(nvidia-l4t),
+        V(nvidia-l4t-cuda-12), V(nvidia-l4t-cuda-13), V(amd), V(intel), V(vulkan), V(metal), V(darwin-x86),
+        V(cpu), or a key of the meta backend's own C(capabilities) map; anything else (a typo such as
+        V(nvidia-cuda12)) is an error and nothing is installed."
     type: str
 """
 
@@ -74,6 +78,10 @@ options:
       - How many times a broken blob download is resumed (HTTP Range) before the source counts as failed.
     type: int
     default: 3
+"""
+
+    STORE = r"""
+options:
   lock_timeout:
     description:
       - Seconds to wait for another run that holds the lock on the backends path.

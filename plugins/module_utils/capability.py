@@ -1,6 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Which accelerator a host has, and the LocalAI capability string that follows (BEHAVIOUR.md order).
+"""Which accelerator a host has, and the LocalAI capability string that follows (docs/behaviour.md order).
 
 Deviation from upstream: only a *known* VRAM of 4 GiB or less demotes a GPU host to `default`; a GPU
 whose memory cannot be read keeps its vendor capability and reports the VRAM as unknown.
@@ -12,6 +12,8 @@ import glob
 import os
 import platform
 
+from ansible_collections.localai.gallery.plugins.module_utils.errors import InvalidCapabilityError
+
 FORCE_ENV = "LOCALAI_FORCE_META_BACKEND_CAPABILITY"
 RUN_FILE_ENV = "LOCALAI_FORCE_META_BACKEND_CAPABILITY_RUN_FILE"
 DEFAULT_RUN_FILE = "/run/localai/capability"
@@ -20,6 +22,35 @@ PCI_VENDORS = {"0x10de": "nvidia", "0x1002": "amd", "0x8086": "intel"}
 VENDOR_PRIORITY = ("nvidia", "amd", "intel")
 VENDOR_TOOLS = (("nvidia-smi", "nvidia"), ("rocm-smi", "amd"), ("xpu-smi", "intel"), ("intel_gpu_top", "intel"))
 MIB = 1024 ** 2
+# The capabilities LocalAI detects or documents (pkg/system/capabilities.go); `cpu` is a map key metas use.
+KNOWN_CAPABILITIES = ("default", "nvidia", "nvidia-cuda-12", "nvidia-cuda-13", "nvidia-l4t", "nvidia-l4t-cuda-12",
+                      "nvidia-l4t-cuda-13", "amd", "intel", "vulkan", "metal", "darwin-x86")
+# Build tags preferred among installed builds sharing an alias (backendBuildTagPreferenceRules), matched by
+# capability prefix in this order; anything else prefers cpu.
+_PREFERENCE_RULES = (("nvidia", ("cuda", "vulkan", "cpu")), ("amd", ("rocm", "hip", "vulkan", "cpu")),
+                     ("intel", ("sycl", "intel", "cpu")), ("metal", ("metal", "cpu")),
+                     ("darwin-x86", ("darwin-x86", "cpu")), ("vulkan", ("vulkan", "cpu")))
+
+
+def preference_tokens(capability: str) -> tuple[str, ...]:
+    """LocalAI's SystemState.BackendPreferenceTokens for a capability."""
+    lowered = capability.lower()
+    for prefix, tokens in _PREFERENCE_RULES:
+        if lowered.startswith(prefix):
+            return tokens
+    return ("cpu",)
+
+
+def validate_capability_option(value: str | None, meta_keys=()) -> str | None:
+    """The capability option must be known, `cpu`, or a key of the meta's map; else one clear error."""
+    if value is None or value == "":
+        return None
+    extra_keys = sorted(key for key in meta_keys if key not in KNOWN_CAPABILITIES and key != "cpu")
+    valid = list(KNOWN_CAPABILITIES) + ["cpu"] + extra_keys
+    if value not in valid:
+        raise InvalidCapabilityError("invalid capability %r: use one of %s (or leave it unset to detect the host's)"
+                                     % (value, ", ".join(valid)))
+    return value
 
 
 def _read_text(path: str) -> str | None:

@@ -29,6 +29,9 @@ REGISTRY_SPEC = {
     "ca_path": {"type": "path"},
     "timeout": {"type": "int", "default": 60},
     "retries": {"type": "int", "default": 3},
+}
+
+STORE_SPEC = {
     "lock_timeout": {"type": "int", "default": 600},
 }
 

@@ -65,6 +65,14 @@ class SystemBackendError(BackendError):
     """An attempt to change a backend of the read-only system path."""
 
 
+class OwnershipError(BackendError):
+    """An owner or group that does not exist on the target."""
+
+
+class InvalidCapabilityError(BackendError):
+    """A capability option that is neither a known capability nor a key of the meta's map."""
+
+
 class SourceError(BackendError):
     """A source that is not an image, a file, a directory or a URL that can be used."""
 

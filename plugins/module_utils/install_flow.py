@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.localai.gallery.plugins.module_utils.capability import detect_capability
+from ansible_collections.localai.gallery.plugins.module_utils.capability import (
+    detect_capability,
+    validate_capability_option,
+)
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.module_utils.gallery import is_meta
 from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller, fallback_uris
@@ -34,7 +37,8 @@ class InstallRequest:
 
 def run_install(request: InstallRequest, installer: BackendInstaller, probe, warn) -> dict:
     """The module's result; raises BackendError subclasses for main() to map to messages."""
-    capability = detect_capability(probe, request.capability_option)
+    meta_keys = request.entry["capabilities"] if request.entry and is_meta(request.entry) else {}
+    capability = detect_capability(probe, validate_capability_option(request.capability_option, meta_keys))
     result = {"capability": capability["capability"], "capability_source": capability["source"],
               "capability_reason": capability["reason"], "capability_key": None, "meta": None}
     if request.uri:
@@ -65,12 +69,17 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe, war
                                fallback_uris(concrete["uri"], concrete.get("mirrors")), metadata, request.state,
                                request.force, concrete.get("sha256"))
     diffs = [_diff(change["path"] + "/metadata.json", change)]
+    if change.get("repair_diff"):
+        diffs.append(_diff(change["path"] + " (ownership and run.sh mode)", {"diff": change["repair_diff"]}))
     result.update({key: change[key] for key in ("backend", "path", "run_file", "source", "digest", "reason")})
     result["changed"] = change["changed"]
     if meta:
-        link = installer.link_meta(validate_backend_name(meta["name"]), concrete["name"], gallery_url)
+        link = installer.link_meta(validate_backend_name(meta["name"]), concrete["name"], gallery_url,
+                                   concrete.get("version"))
         diffs.append(_diff(link["path"] + "/metadata.json", link))
         result["changed"] = result["changed"] or link["changed"]
         result["meta_path"] = link["path"]
+    for warning in installer.warnings:
+        warn(warning)
     result["diff"] = diffs
     return result

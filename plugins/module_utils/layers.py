@@ -2,12 +2,16 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Safe, streaming extraction of image layers (tar) into a staging directory.
 
-Rules (BEHAVIOUR.md "Extraction rules"): nothing is written outside the root; absolute names and `..`
-are refused; symlinks whose target is absolute or leaves the root are refused; a path component that is
-a symlink is replaced by a directory instead of being written through; hardlinks must point at an entry
-inside the root; whiteouts and opaque markers delete lower-layer content and are never written; device
-nodes and FIFOs are skipped; setuid/setgid bits are dropped; directories get at least u+rwx; files
-are never opened through a link. Where the filesystem refuses links, the target's content is copied.
+Rules (docs/behaviour.md "Extraction rules"): nothing is written outside the root; absolute names and `..`
+are refused; symlinks are created verbatim whatever their target, exactly as containerd's
+archive.Apply does for LocalAI (a link is data: real images carry absolute ones such as a venv's
+`bin/python -> /usr/bin/python3`), and safety comes from never following one while writing: a path
+component that is a symlink is replaced by a directory, files are opened with O_NOFOLLOW and an
+existing link is replaced, not written through. Hardlinks must point at an entry inside the root;
+whiteouts and opaque markers delete lower-layer content and are never written; device nodes and FIFOs
+are skipped; setuid/setgid bits are dropped; directories get at least u+rwx. Where the filesystem
+refuses links (CIFS/SMB), the target's content is copied instead, absolute targets resolved inside the
+root as LocalAI's fallback (pkg/oci extractTarCopyingLinks) does.
 """
 
 from __future__ import annotations
@@ -118,6 +122,18 @@ def safe_relative_path(name: str, what: str = "entry") -> str:
     return "/".join(parts)
 
 
+def _link_target_in_root(rel: str, target: str) -> str | None:
+    """Where a link's target lies inside the root, relative to it (absolute targets are image-root
+    relative, as in LocalAI's fallback); None when a relative target climbs out of the root."""
+    if target.startswith("/"):
+        resolved = os.path.normpath(target).lstrip("/")
+    else:
+        resolved = os.path.normpath(os.path.join(os.path.dirname(rel), target))
+    if resolved == ".." or resolved.startswith("../"):
+        return None
+    return "" if resolved == "." else resolved
+
+
 class LayerExtractor:
     """Apply layers, one after the other, to `root` (an empty staging directory)."""
 
@@ -129,6 +145,7 @@ class LayerExtractor:
         self.space_budget = space_budget
         self.bytes_written = 0
         self.skipped: list[str] = []
+        self.warnings: list[str] = []
         self._real_dirs = {""}
         self._layer_paths: set[str] = set()
         self._deferred_copies: list[tuple[str, str]] = []
@@ -241,12 +258,8 @@ class LayerExtractor:
 
     def _make_symlink(self, rel: str, member: Member) -> None:
         target = member.linkname
-        if not target or target.startswith("/") or "\0" in target:
-            raise UnsafeEntryError("unsafe symlink %r -> %r: absolute or empty targets point outside the backend "
-                                   "directory" % (member.name, target))
-        resolved = os.path.normpath(os.path.join(os.path.dirname(rel), target))
-        if resolved == ".." or resolved.startswith("../"):
-            raise UnsafeEntryError("unsafe symlink %r -> %r: the target is outside the backend directory"
+        if not target or "\0" in target:
+            raise UnsafeEntryError("invalid symlink %r -> %r: a link needs a target without NUL bytes"
                                    % (member.name, target))
         self._make_parents(rel)
         self._remove(rel)
@@ -255,7 +268,7 @@ class LayerExtractor:
         except OSError as exc:
             if exc.errno not in _LINK_REFUSED:
                 raise
-            self._deferred_copies.append((rel, "" if resolved == "." else resolved))
+            self._deferred_copies.append((rel, _link_target_in_root(rel, target)))
 
     def _make_hardlink(self, rel: str, member: Member) -> None:
         target_rel = safe_relative_path(member.linkname, "hardlink target of %r" % member.name)
@@ -298,25 +311,40 @@ class LayerExtractor:
             raise UnsafeEntryError("unsafe whiteout %r: it names no entry" % rel)
         self._remove(directory + "/" + victim if directory else victim)
 
+    def _copy_source(self, rel: str, target_rel: str | None) -> str | None:
+        """The real path to copy for a refused link, or None (with a warning) when it is not inside the root."""
+        root = os.path.realpath(self.root)
+        source = os.path.realpath(self._path(target_rel)) if target_rel is not None else None
+        if source is None or not (source == root or source.startswith(root + os.sep)) or not os.path.lexists(source):
+            self.skipped.append(rel)
+            self.warnings.append("link %r could not be created on this filesystem and its target is not in the "
+                                 "image, so it was skipped" % rel)
+            return None
+        return source
+
     def _copy_refused_links(self) -> None:
-        """Copy link targets where the filesystem refused symlinks, in dependency order."""
+        """Copy link targets where the filesystem refused links, in dependency order (soname chains)."""
         pending = self._deferred_copies
         self._deferred_copies = []
         while pending:
             waiting = []
             for rel, target_rel in pending:
-                source = self._path(target_rel)
-                if any(target_rel == other or target_rel.startswith(other + "/") for other, _t in pending):
+                if target_rel is not None and any(target_rel == other or target_rel.startswith(other + "/")
+                                                  for other, _t in pending):
                     waiting.append((rel, target_rel))
-                elif os.path.isdir(source):
+                    continue
+                source = self._copy_source(rel, target_rel)
+                if source is None:
+                    continue
+                if os.path.isdir(source):
                     shutil.copytree(source, self._path(rel), symlinks=True)
-                elif os.path.lexists(source):
-                    shutil.copy2(source, self._path(rel))
                 else:
-                    self.skipped.append(rel)  # dangling link: nothing to copy
+                    shutil.copy2(source, self._path(rel))
             if len(waiting) == len(pending):
-                raise UnsafeEntryError("symlinks %s form a cycle and cannot be copied on a filesystem without links"
-                                       % ", ".join(sorted(rel for rel, _t in waiting)))
+                for rel, _target in waiting:  # links that only point at each other: nothing to copy
+                    self.skipped.append(rel)
+                    self.warnings.append("link %r is part of a cycle of links and was skipped" % rel)
+                return
             pending = waiting
 
     def _apply(self, member: Member, reader: ExactReader) -> None:

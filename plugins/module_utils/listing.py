@@ -1,55 +1,54 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What LocalAI would list in a backends directory, and which directories a removal takes.
+"""What LocalAI lists in a backends directory (core/gallery/backends.go ListSystemBackends), and removals.
 
-Deviation from upstream: a missing backends path is an empty list, and an unreadable metadata.json
-is a warning for that entry rather than a failure of the whole listing.
+Parity with upstream, rule by rule:
+- only real directories count (Go's os.ReadDir DirEntry.IsDir: a link to a directory is not one),
+  visited in name order;
+- a directory is a concrete row when its run.sh exists (os.Stat, links followed);
+- per directory, the concrete row is written first, then the meta row keyed by metadata `name`,
+  so later directories win over earlier ones and a meta over its own directory's row;
+- every directory with an `alias` is an alias candidate whether or not it holds run.sh; the alias row
+  goes to the first candidate (name order) whose lowercased name contains the first matching
+  capability token, else to the first candidate; alias rows are written last.
+
+Deviations (docs/behaviour.md): a missing backends path is an empty list; an unreadable metadata.json
+is a warning for that entry (upstream fails the whole listing); our work directory and what older
+releases left as direct children are never listed.
 """
 
 from __future__ import annotations
 
 import os
 
+from ansible_collections.localai.gallery.plugins.module_utils.capability import preference_tokens
 from ansible_collections.localai.gallery.plugins.module_utils.errors import MetadataError, SystemBackendError
 from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
 from ansible_collections.localai.gallery.plugins.module_utils.store import (
     RUN_FILE,
-    backup_owner,
-    has_run_file,
+    is_runnable,
     is_work_entry,
     validate_backend_name,
 )
 
-_ALIAS_TOKENS = {
-    "amd": ("rocm", "hip", "vulkan", "cpu"), "intel": ("sycl", "intel", "cpu"), "metal": ("metal", "cpu"),
-    "darwin-x86": ("darwin-x86", "cpu"), "vulkan": ("vulkan", "cpu"),
-}
-
-
-def alias_tokens(capability: str) -> tuple[str, ...]:
-    if capability.startswith("nvidia"):
-        return ("cuda", "vulkan", "cpu")
-    return _ALIAS_TOKENS.get(capability, ("cpu",))
-
 
 def prefer_directory(directories: list[str], capability: str) -> str:
-    """Among directories sharing an alias: the first capability token found in a name wins, then name order."""
-    ordered = sorted(directories)
-    for token in alias_tokens(capability):
-        for directory in ordered:
-            if token in directory:
+    """Among directories sharing an alias: the first capability token found in a lowercased name wins, then order."""
+    for token in preference_tokens(capability):
+        for directory in directories:
+            if token in directory.lower():
                 return directory
-    return ordered[0]
+    return directories[0]
 
 
 class InstalledBackend:
     """One directory of a backends path with its metadata (or the warning that it could not be read)."""
 
-    def __init__(self, root: str, directory: str, is_system: bool = False, listed_as: str | None = None) -> None:
-        self.directory = listed_as or directory
+    def __init__(self, root: str, directory: str, is_system: bool = False) -> None:
+        self.directory = directory
         self.path = os.path.join(root, directory)
         self.is_system = is_system
-        self.runnable = has_run_file(self.path)
+        self.runnable = is_runnable(self.path)
         self.warning = None
         try:
             self.metadata = read_metadata(self.path)
@@ -63,39 +62,30 @@ class InstalledBackend:
 
     @property
     def name(self) -> str:
+        """Upstream reads a missing metadata.json as {name: directory}."""
         return self.metadata.get("name") or self.directory
 
 
-def scan(root: str | None, is_system: bool = False) -> list[InstalledBackend]:
-    """Every backend directory under root (work directories skipped); a missing root is empty."""
+def _directories(root: str | None) -> list[str]:
     if not root:
         return []
     try:
-        entries = sorted(os.listdir(root))
+        with os.scandir(root) as entries:
+            return sorted(entry.name for entry in entries if entry.is_dir(follow_symlinks=False))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    present = set(entries)
-    backends = []
-    for entry in entries:
-        if not os.path.isdir(os.path.join(root, entry)):
-            continue
-        if not is_work_entry(entry):
-            backends.append(InstalledBackend(root, entry, is_system))
-            continue
-        owner = backup_owner(entry)
-        if owner and owner not in present:
-            # A run killed between the two renames of a fallback swap: the previous version, intact.
-            backends.append(InstalledBackend(root, entry, is_system, listed_as=owner))
-            present.add(owner)
-    return backends
+
+
+def scan(root: str | None, is_system: bool = False) -> list[InstalledBackend]:
+    """Every backend directory under root in name order (work directories skipped); a missing root is empty."""
+    return [InstalledBackend(root, entry, is_system) for entry in _directories(root) if not is_work_entry(entry)]
 
 
 def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, **flags) -> dict:
-    is_own_directory = target_dir == backend.directory
-    path = backend.path if is_own_directory else os.path.join(root, target_dir)
-    run_file = os.path.join(path, RUN_FILE)
-    row = {"name": name, "directory": target_dir, "path": path, "run_file": run_file,
-           "runnable": backend.runnable if is_own_directory else os.path.isfile(run_file), "is_system": backend.is_system, "is_meta": False, "is_alias": False,
+    path = os.path.join(root, target_dir)
+    row = {"name": name, "directory": target_dir, "path": path, "run_file": os.path.join(path, RUN_FILE),
+           "runnable": backend.runnable if target_dir == backend.directory else is_runnable(path),
+           "is_system": backend.is_system, "is_meta": False, "is_alias": False,
            "meta_backend_for": backend.meta_backend_for, "alias": backend.metadata.get("alias"),
            "metadata": backend.metadata}
     row.update(flags)
@@ -103,29 +93,26 @@ def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, **fla
 
 
 def list_backends(backends_path: str, system_backends_path: str | None, capability: str) -> tuple[dict, list[str]]:
-    """({name: row}, warnings): rows for system, concrete, meta and alias names; later kinds win."""
+    """({name: row}, warnings): the rows LocalAI would register, in its order (later rows win)."""
     warnings = []
     rows: dict[str, dict] = {}
     for backend in scan(system_backends_path, is_system=True):
         if backend.runnable:
             rows[backend.directory] = _row(backend, backend.directory, backend.directory, system_backends_path)
-    installed = scan(backends_path)
-    metas, aliases = [], {}
-    for backend in installed:
+    aliases: dict[str, list[InstalledBackend]] = {}
+    for backend in scan(backends_path):
         if backend.warning:
             warnings.append("backend %s: %s" % (backend.directory, backend.warning))
         if backend.runnable:
             rows[backend.directory] = _row(backend, backend.directory, backend.directory, backends_path)
-        if backend.meta_backend_for:
-            metas.append(backend)
-        elif backend.metadata.get("alias") and backend.runnable:
+        if backend.metadata.get("alias"):
             aliases.setdefault(backend.metadata["alias"], []).append(backend)
-    for backend in metas:
-        rows[backend.name] = _row(backend, backend.name, backend.meta_backend_for, backends_path, is_meta=True,
-                                  meta_directory=backend.directory)
-    for alias, backends in aliases.items():
-        chosen_dir = prefer_directory([backend.directory for backend in backends], capability)
-        chosen = next(backend for backend in backends if backend.directory == chosen_dir)
+        if backend.meta_backend_for:
+            rows[backend.name] = _row(backend, backend.name, backend.meta_backend_for, backends_path, is_meta=True,
+                                      meta_directory=backend.directory)
+    for alias, candidates in aliases.items():
+        chosen_dir = prefer_directory([candidate.directory for candidate in candidates], capability)
+        chosen = next(candidate for candidate in candidates if candidate.directory == chosen_dir)
         rows[alias] = _row(chosen, alias, chosen_dir, backends_path, is_alias=True)
     return rows, warnings
 
@@ -142,11 +129,10 @@ def plan_removal(backends_path: str, system_backends_path: str | None, name: str
     if target is None:
         target = next((backend for backend in installed if backend.name == name), None)
     if target is None:
-        aliased = [backend for backend in installed if backend.metadata.get("alias") == name
-                   and not backend.meta_backend_for]
+        aliased = [backend.directory for backend in installed
+                   if backend.metadata.get("alias") == name and not backend.meta_backend_for]
         if aliased:
-            chosen = prefer_directory([backend.directory for backend in aliased], capability)
-            target = by_directory[chosen]
+            target = by_directory[prefer_directory(aliased, capability)]
     if target is None:
         if any(backend.directory == name for backend in scan(system_backends_path, is_system=True)):
             raise SystemBackendError("backend %s is a system backend in %s and cannot be removed (the system "

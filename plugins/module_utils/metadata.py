@@ -7,10 +7,14 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
+import stat
+import uuid
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import MetadataError
 
 METADATA_FILE = "metadata.json"
+METADATA_MODE = 0o644
 KEY_ORDER = ("alias", "meta_backend_for", "name", "gallery_url", "installed_at", "version", "uri", "digest")
 
 
@@ -31,9 +35,49 @@ def render_metadata(metadata: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def write_metadata(directory: str, metadata: dict) -> None:
-    with open(os.path.join(directory, METADATA_FILE), "w", encoding="utf-8") as metadata_file:
-        metadata_file.write(render_metadata(metadata))
+def _remove_entry(path: str) -> None:
+    """Remove whatever an image put at path (a file, a link, a directory) without following links."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def _create(path: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
+    """A new file (never through a link), mode 0644 whatever the umask, owned as asked."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    descriptor = os.open(path, flags, 0o644)
+    try:
+        os.fchmod(descriptor, METADATA_MODE)
+        if uid != -1 or gid != -1:
+            os.fchown(descriptor, uid, gid)
+        data = render_metadata(metadata).encode("utf-8")
+        while data:
+            data = data[os.write(descriptor, data):]
+    finally:
+        os.close(descriptor)
+
+
+def write_metadata(directory: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
+    """Write metadata.json afresh into a directory being built (staging): whatever the image put there goes."""
+    path = os.path.join(directory, METADATA_FILE)
+    _remove_entry(path)
+    _create(path, metadata, uid, gid)
+
+
+def replace_metadata(directory: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
+    """Rewrite metadata.json of an installed backend in one rename, so a reader sees the old or the new file."""
+    partial = os.path.join(directory, ".%s.%s" % (METADATA_FILE, uuid.uuid4().hex[:12]))
+    _create(partial, metadata, uid, gid)
+    try:
+        os.rename(partial, os.path.join(directory, METADATA_FILE))
+    except OSError:
+        os.unlink(partial)
+        raise
 
 
 def read_metadata(directory: str) -> dict:

@@ -100,7 +100,11 @@ def _docker_config_auths(path: str | None) -> dict[str, str]:
 
 
 class ResolvedImage:
-    """What a tag or digest points at for this host: the platform manifest and its layers."""
+    """What a tag or digest points at for this host: the platform manifest and its layers.
+
+    `digest` is what LocalAI records in metadata.json (oci.GetImageDigest = go-containerregistry
+    remote.Head): the digest of the manifest the reference names, i.e. the index for a multi-arch tag.
+    """
 
     def __init__(self, reference: ImageReference, manifest_digest: str, manifest: dict, index_digest: str | None) -> None:
         self.reference = reference
@@ -109,8 +113,24 @@ class ResolvedImage:
         self.index_digest = index_digest
 
     @property
+    def digest(self) -> str:
+        return self.index_digest or self.manifest_digest
+
+    @property
     def layers(self) -> list[dict]:
         return list(self.manifest.get("layers") or [])
+
+
+class RemoteRevision:
+    """What a tag names now, from one manifest request.
+
+    `digest` is the top-level digest LocalAI records; `platform_digest` is, for an index, the digest of
+    this host's manifest in it, which releases of this collection before 0.2.0 recorded instead.
+    """
+
+    def __init__(self, digest: str, platform_digest: str | None = None) -> None:
+        self.digest = digest
+        self.platform_digest = platform_digest
 
 
 class RegistryClient:
@@ -239,7 +259,7 @@ class RegistryClient:
 
     # --- manifests -------------------------------------------------------------------------------
     def _get_manifest(self, reference: ImageReference, key: str) -> tuple[dict, str, str]:
-        """GET one manifest or index; return (document, media type, digest of its bytes, verified)."""
+        """GET one manifest or index: (document, media type, digest of its bytes); a pinned digest is verified."""
         response = self._open("GET", reference, "manifests/" + key, {"Accept": ACCEPT})
         body = response.read(MAX_MANIFEST_BYTES + 1)
         if len(body) > MAX_MANIFEST_BYTES:
@@ -256,12 +276,16 @@ class RegistryClient:
             media_type = OCI_INDEX if "manifests" in document else OCI_MANIFEST
         return document, media_type, digest
 
-    def current_digest(self, reference: ImageReference) -> str:
-        """The platform manifest digest a tag points at now, in one manifest request and no blob download."""
+    def current_revision(self, reference: ImageReference) -> RemoteRevision:
+        """The digest a tag names now (and this platform's manifest in it), in one request and no blob download."""
         document, media_type, digest = self._get_manifest(reference, reference.manifest_key)
+        platform_digest = None
         if media_type in INDEX_TYPES:
-            return choose_platform_manifest(document, self.wanted_platform)["digest"]
-        return digest
+            try:
+                platform_digest = choose_platform_manifest(document, self.wanted_platform)["digest"]
+            except PlatformNotFoundError:
+                platform_digest = None  # the install itself will say which platforms the index offers
+        return RemoteRevision(digest, platform_digest)
 
     def resolve(self, reference: ImageReference) -> ResolvedImage:
         """Fetch the manifest for this host's platform, following an index when the reference names one."""

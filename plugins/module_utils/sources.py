@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Where a backend's files come from: a registry image, an OCI layout tarball, a directory, an HTTP tarball.
 
-Each source knows how to tell its current digest (for `state: latest`) and how to fill a staging
-directory through a LayerExtractor; the digest returned is what metadata.json records.
+Each source knows how to tell its current revision (for `state: latest`) and how to fill a staging
+directory through a LayerExtractor; the digest returned is what metadata.json records. What extraction
+had to skip (dangling links on filesystems without links) is left in `warnings`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.registry import (
     CHUNK_SIZE,
     INDEX_TYPES,
     RegistryClient,
+    RemoteRevision,
     choose_platform_manifest,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, read_ahead
@@ -47,12 +49,13 @@ class ImageSource:
         self.uri = uri
         self.reference = apply_mirrors(parse_reference(uri), registry_mirrors)
         self.client = client
+        self.warnings: list[str] = []
 
     def __str__(self) -> str:
         return str(self.reference)
 
-    def current_digest(self) -> str:
-        return self.client.current_digest(self.reference)
+    def current_revision(self) -> RemoteRevision:
+        return self.client.current_revision(self.reference)
 
     def fill(self, stage_dir: str) -> str:
         image = self.client.resolve(self.reference)
@@ -60,10 +63,11 @@ class ImageSource:
         for layer in image.layers:
             blob = self.client.iter_blob(self.reference, layer["digest"], layer.get("size"))
             extractor.extract(read_ahead(decompressed(blob)))
-        return image.manifest_digest
+        self.warnings = extractor.warnings
+        return image.digest
 
 
-def _verified_file_chunks(handle, digest: str, size: int | None, label: str):
+def _verified_file_chunks(handle, digest: str, size: int | None, label: str, given_by_user: bool = False):
     algorithm, _sep, expected = digest.partition(":")
     hasher = hashlib.new(algorithm)
     received = 0
@@ -74,6 +78,10 @@ def _verified_file_chunks(handle, digest: str, size: int | None, label: str):
         received += len(chunk)
         hasher.update(chunk)
         yield chunk
+    if given_by_user and hasher.hexdigest() != expected:
+        raise DigestMismatchError("%s does not match the sha256 given: expected %s, the download hashes to %s; "
+                                  "check the sha256 option (or the gallery entry's sha256)"
+                                  % (label, expected, hasher.hexdigest()))
     if hasher.hexdigest() != expected or (size is not None and received != size):
         raise DigestMismatchError("blob %s in %s is corrupt: its content hashes to %s:%s"
                                   % (digest, label, algorithm, hasher.hexdigest()))
@@ -86,6 +94,7 @@ class OciArchiveSource:
         self.uri = uri
         self.path = uri[len("ocifile://"):]
         self.wanted_platform = wanted_platform
+        self.warnings: list[str] = []
 
     def __str__(self) -> str:
         return self.uri
@@ -101,19 +110,22 @@ class OciArchiveSource:
         algorithm, _sep, hexdigest = digest.partition(":")
         return "blobs/%s/%s" % (algorithm, hexdigest)
 
-    def _manifest(self, archive: tarfile.TarFile) -> tuple[dict, str]:
+    def _manifest(self, archive: tarfile.TarFile) -> tuple[dict, str, str | None]:
+        """(platform manifest, its digest, the top-level digest index.json names) for this host."""
         descriptor = self._read_json(archive, "index.json")
+        top_digest = None
         while True:
             manifests = descriptor.get("manifests")
             if manifests is not None:
                 platformed = [item for item in manifests if item.get("platform")]
                 descriptor = choose_platform_manifest(descriptor, self.wanted_platform) if platformed else manifests[0]
             digest = descriptor["digest"]
+            top_digest = top_digest or digest
             document = self._read_json(archive, self._blob_name(digest))
             if document.get("mediaType") in INDEX_TYPES or "manifests" in document:
                 descriptor = document
                 continue
-            return document, digest
+            return document, digest, top_digest
 
     def _open(self) -> tarfile.TarFile:
         try:
@@ -121,14 +133,15 @@ class OciArchiveSource:
         except (OSError, tarfile.TarError) as exc:
             raise SourceError("cannot open OCI archive %s: %s" % (self.path, exc))
 
-    def current_digest(self) -> str:
+    def current_revision(self) -> RemoteRevision:
         with self._open() as archive:
-            return self._manifest(archive)[1]
+            _manifest, digest, top_digest = self._manifest(archive)
+        return RemoteRevision(top_digest, digest if digest != top_digest else None)
 
     def fill(self, stage_dir: str) -> str:
         extractor = LayerExtractor(stage_dir)
         with self._open() as archive:
-            manifest, digest = self._manifest(archive)
+            manifest, _digest, top_digest = self._manifest(archive)
             for layer in manifest.get("layers") or []:
                 try:
                     handle = archive.extractfile(self._blob_name(layer["digest"]))
@@ -136,7 +149,8 @@ class OciArchiveSource:
                     raise SourceError("OCI archive %s lacks layer %s" % (self.path, layer["digest"]))
                 chunks = _verified_file_chunks(handle, layer["digest"], layer.get("size"), self.path)
                 extractor.extract(decompressed(chunks))
-        return digest
+        self.warnings = extractor.warnings
+        return top_digest
 
 
 class DirectorySource:
@@ -145,11 +159,12 @@ class DirectorySource:
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self.path = uri[len("file://"):] if uri.startswith("file://") else uri
+        self.warnings: list[str] = []
 
     def __str__(self) -> str:
         return self.path
 
-    def current_digest(self) -> str | None:
+    def current_revision(self) -> RemoteRevision | None:
         return None
 
     def fill(self, stage_dir: str) -> str | None:
@@ -168,12 +183,13 @@ class TarballSource:
         self.uri = uri
         self.digest = "sha256:" + sha256.lower().replace("sha256:", "")
         self.request = request
+        self.warnings: list[str] = []
 
     def __str__(self) -> str:
         return self.uri
 
-    def current_digest(self) -> str:
-        return self.digest
+    def current_revision(self) -> RemoteRevision:
+        return RemoteRevision(self.digest)
 
     def fill(self, stage_dir: str) -> str:
         try:
@@ -188,14 +204,16 @@ class TarballSource:
         except (urllib.error.URLError, OSError) as exc:
             raise SourceError("cannot open %s: %s" % (self.uri, getattr(exc, "reason", exc)))
         with handle:
-            chunks = _verified_file_chunks(handle, self.digest, None, self.uri)
-            LayerExtractor(stage_dir).extract(read_ahead(decompressed(chunks)))
+            chunks = _verified_file_chunks(handle, self.digest, None, self.uri, given_by_user=True)
+            extractor = LayerExtractor(stage_dir)
+            extractor.extract(read_ahead(decompressed(chunks)))
+        self.warnings = extractor.warnings
         return self.digest
 
 
 def open_source(uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,
                 sha256: str | None = None):
-    """The source object for a uri, by its form (see BEHAVIOUR.md "Sources")."""
+    """The source object for a uri, by its form (see docs/behaviour.md "Sources")."""
     if uri.startswith("ocifile://"):
         return OciArchiveSource(uri, client.wanted_platform)
     if uri.startswith(("http://", "https://")) or uri.endswith(_TARBALL_SUFFIXES):

@@ -2,11 +2,16 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The backends directory: lock, staging inside it, recovery, the run.sh gate and the atomic swap.
 
-Work directories are hidden siblings of the backends: `.staging.<token>.<name>` while a backend is
-built, `.backup.<token>.<name>` for the replaced one between the two renames of a swap, and
-`.removing.<token>.<name>` for one being deleted. They are never listed. A run killed at any point
-leaves at most such directories; the next run that takes the lock puts a lost backup back and
-deletes the rest.
+LocalAI registers every direct child of the backends path that holds a run.sh, dot-names included
+(core/gallery/backends.go ListSystemBackends), so our work never appears as a direct child: it lives
+in one hidden directory, `<backends>/.localai-gallery/`, on the same filesystem so that renames stay
+atomic. Inside it: `lock`, `staging.<token>.<name>` while a backend is built, `backup.<token>.<name>`
+for the replaced one between the two renames of a fallback swap, and `removing.<token>.<name>` for one
+being deleted. A run killed at any point leaves at most such directories; the next run that takes the
+lock puts a lost backup back and deletes the rest.
+
+Releases before 0.2.0 kept `.staging.*`, `.backup.*`, `.removing.*` and `.localai-gallery.lock` as
+direct children; recovery cleans those up the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
+from ansible_collections.localai.gallery.plugins.module_utils import ownership as owners
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     InvalidBackendError,
     InvalidNameError,
@@ -35,27 +41,31 @@ except (ImportError, OSError):
     _RENAMEAT2 = None
 
 RUN_FILE = "run.sh"
+WORK_DIR = ".localai-gallery"
+LOCK_NAME = "lock"
+STAGING, BACKUP, REMOVING = "staging.", "backup.", "removing."
+WORK_PREFIXES = (STAGING, BACKUP, REMOVING)
+LEGACY_LOCK = ".localai-gallery.lock"
+LEGACY_PREFIXES = (".staging.", ".backup.", ".removing.")
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _EXCHANGE_UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM)
-LOCK_FILE = ".localai-gallery.lock"
-STAGING, BACKUP, REMOVING = ".staging.", ".backup.", ".removing."
-WORK_PREFIXES = (STAGING, BACKUP, REMOVING)
 
 
 def validate_backend_name(name: str) -> str:
-    """A backend name is one path component: not empty, no '/', not '.' or '..', no NUL."""
+    """A backend name is one path component: not empty, no '/', not '.' or '..', no NUL, not ours."""
     if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\0" in name:
         raise InvalidNameError("invalid backend name %r: a name must be a single path component (not empty, no '/', "
                                "not '.' or '..', no NUL byte)" % (name,))
-    if name.startswith(WORK_PREFIXES) or name == LOCK_FILE:
-        raise InvalidNameError("invalid backend name %r: names starting with %s are reserved for work directories"
-                               % (name, ", ".join(WORK_PREFIXES)))
+    if is_work_entry(name):
+        raise InvalidNameError("invalid backend name %r: %s and names starting with %s are reserved for this "
+                               "collection's work directories" % (name, WORK_DIR, ", ".join(LEGACY_PREFIXES)))
     return name
 
 
 def is_work_entry(entry_name: str) -> bool:
-    return entry_name.startswith(WORK_PREFIXES) or entry_name == LOCK_FILE
+    """Our hidden work directory, and what releases before 0.2.0 left as direct children."""
+    return entry_name in (WORK_DIR, LEGACY_LOCK) or entry_name.startswith(LEGACY_PREFIXES)
 
 
 def exchange_paths(first: str, second: str) -> bool:
@@ -70,18 +80,29 @@ def exchange_paths(first: str, second: str) -> bool:
     raise OSError(error, os.strerror(error), second)
 
 
-def backup_owner(entry_name: str) -> str | None:
-    """The backend name a `.backup.<token>.<name>` directory belongs to."""
-    if not entry_name.startswith(BACKUP):
+def work_entry_owner(entry_name: str, prefix: str) -> str | None:
+    """The backend name a `<prefix><token>.<name>` work directory belongs to."""
+    if not entry_name.startswith(prefix):
         return None
-    return entry_name.split(".", 3)[-1] or None
+    return entry_name[len(prefix):].split(".", 1)[-1] or None
 
 
-def has_run_file(directory: str) -> bool:
+def is_runnable(directory: str) -> bool:
+    """LocalAI's test: run.sh exists (os.Stat, links followed) and is not a directory (isBackendRunnable)."""
     try:
-        return stat.S_ISREG(os.stat(os.path.join(directory, RUN_FILE)).st_mode)
+        return not stat.S_ISDIR(os.stat(os.path.join(directory, RUN_FILE)).st_mode)
     except OSError:
         return False
+
+
+def _remove_tree(path: str) -> None:
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 class BackendStore:
@@ -89,6 +110,7 @@ class BackendStore:
 
     def __init__(self, backends_path: str, lock_timeout: float = 600) -> None:
         self.path = os.path.abspath(backends_path)
+        self.work_path = os.path.join(self.path, WORK_DIR)
         self.lock_timeout = lock_timeout
 
     def backend_dir(self, name: str) -> str:
@@ -96,9 +118,12 @@ class BackendStore:
 
     @contextmanager
     def locked(self):
-        """Exclusive lock on the backends path; concurrent runs wait up to lock_timeout, then fail clearly."""
-        os.makedirs(self.path, mode=0o755, exist_ok=True)
-        lock_path = os.path.join(self.path, LOCK_FILE)
+        """Exclusive lock on the backends path; concurrent runs wait up to lock_timeout, then fail clearly.
+
+        Taking the lock finishes what a killed run left (see recover), so callers see a clean directory.
+        """
+        os.makedirs(self.work_path, mode=0o755, exist_ok=True)
+        lock_path = os.path.join(self.work_path, LOCK_NAME)
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
         try:
             deadline = time.monotonic() + self.lock_timeout
@@ -118,31 +143,48 @@ class BackendStore:
         finally:
             os.close(descriptor)
 
+    def _leftovers(self) -> list[tuple[str, str | None]]:
+        """(path, backend name of a backup or None) for every work directory a killed run left."""
+        found = []
+        try:
+            for entry in sorted(os.listdir(self.work_path)):
+                if entry != LOCK_NAME:
+                    found.append((os.path.join(self.work_path, entry), work_entry_owner(entry, BACKUP)))
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        try:
+            top_level = sorted(os.listdir(self.path))
+        except FileNotFoundError:
+            top_level = []
+        for entry in top_level:
+            if entry == LEGACY_LOCK or entry.startswith(LEGACY_PREFIXES):
+                found.append((os.path.join(self.path, entry), work_entry_owner(entry, ".backup.")))
+        return found
+
     def recover(self) -> list[str]:
-        """Finish what a killed run left: restore a backup whose backend is missing, delete other work dirs."""
+        """Restore a backup whose backend is missing and delete every other work directory (lock held)."""
         actions = []
-        for entry in sorted(os.listdir(self.path)):
-            if not entry.startswith(WORK_PREFIXES):
-                continue
-            work_path = os.path.join(self.path, entry)
-            name = backup_owner(entry)
+        for work_path, name in self._leftovers():
             if name and not os.path.lexists(os.path.join(self.path, name)):
                 os.rename(work_path, os.path.join(self.path, name))
                 actions.append("restored %s" % name)
                 continue
-            shutil.rmtree(work_path, ignore_errors=True)
-            actions.append("removed %s" % entry)
+            _remove_tree(work_path)
+            actions.append("removed %s" % os.path.relpath(work_path, self.path))
         return actions
 
     def has_leftovers(self) -> bool:
-        """True when a killed run left work directories (cheap: one listdir, no lock)."""
-        try:
-            return any(entry.startswith(WORK_PREFIXES) for entry in os.listdir(self.path))
-        except FileNotFoundError:
-            return False
+        """True when a killed run left work directories (cheap: two listdirs, no lock)."""
+        return bool(self._leftovers())
+
+    def stranded_backups(self) -> list[str]:
+        """Backends that exist only as a backup between the two renames of a killed fallback swap."""
+        return sorted(name for _path, name in self._leftovers()
+                      if name and not os.path.lexists(os.path.join(self.path, name)))
 
     def _work_dir(self, kind: str, name: str) -> str:
-        return os.path.join(self.path, "%s%s.%s" % (kind, uuid.uuid4().hex[:12], name))
+        os.makedirs(self.work_path, mode=0o755, exist_ok=True)
+        return os.path.join(self.work_path, "%s%s.%s" % (kind, uuid.uuid4().hex[:12], name))
 
     @contextmanager
     def staging(self, name: str):
@@ -155,11 +197,12 @@ class BackendStore:
             if os.path.lexists(stage_dir):
                 shutil.rmtree(stage_dir, ignore_errors=True)
 
-    def commit(self, name: str, stage_dir: str, metadata: dict, require_run_file: bool = True) -> str:
-        """Gate on run.sh, write metadata.json, then swap staging into place atomically.
+    def commit(self, name: str, stage_dir: str, metadata: dict, require_run_file: bool = True,
+               ownership: owners.Ownership | None = None) -> str:
+        """Gate on run.sh, make it executable, write metadata.json, set ownership, then swap into place.
 
         Readers see the old tree or the new one, never neither: RENAME_EXCHANGE where the kernel has it;
-        elsewhere two renames, with listings showing a stranded backup under its name until recovery.
+        elsewhere two renames, and a backup stranded by a kill is restored by the next run.
         """
         if require_run_file:
             try:
@@ -169,8 +212,11 @@ class BackendStore:
             if mode is None or not stat.S_ISREG(mode):
                 raise InvalidBackendError("%s is not a valid backend: run file not found (the image has no regular "
                                           "file run.sh at its root)" % name)
+            owners.make_run_file_executable(stage_dir)
+        ownership = ownership or owners.Ownership()
         write_metadata(stage_dir, metadata)
         os.chmod(stage_dir, 0o755)
+        owners.apply(stage_dir, ownership)
         target = self.backend_dir(name)
         if os.path.lexists(target) and exchange_paths(stage_dir, target):
             shutil.rmtree(stage_dir, ignore_errors=True)  # now the replaced version
@@ -187,7 +233,7 @@ class BackendStore:
                 os.rename(backup, target)
             raise
         if backup:
-            shutil.rmtree(backup, ignore_errors=True)
+            _remove_tree(backup)
         return target
 
     def delete(self, name: str) -> None:
@@ -197,4 +243,4 @@ class BackendStore:
             return
         aside = self._work_dir(REMOVING, name)
         os.rename(target, aside)
-        shutil.rmtree(aside, ignore_errors=True)
+        _remove_tree(aside)

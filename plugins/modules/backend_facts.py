@@ -15,12 +15,16 @@ description:
   - Lists every name LocalAI would list for the backends path and the system backends path.
   - "Deviation from LocalAI: a GPU whose VRAM cannot be read keeps its vendor capability (upstream falls back to CPU
     builds); only a known VRAM of 4 GiB or less means V(default)."
+  - "With O(galleries), also reports which installed backends LocalAI would offer to upgrade, decided as LocalAI's
+    C(CheckUpgradesAgainst) decides: the gallery C(version) when it has one (no registry request), else the digest
+    the tag names now against the recorded one (one manifest request per backend)."
 author:
   - localai.gallery contributors (@localai-gallery)
 extends_documentation_fragment:
   - localai.gallery.attributes
   - localai.gallery.attributes.actiongroup
   - localai.gallery.backends
+  - localai.gallery.backends.registry
 attributes:
   check_mode:
     support: full
@@ -32,7 +36,19 @@ attributes:
   facts:
     description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
-options: {}
+options:
+  galleries:
+    description:
+      - Galleries to check installed backends against for upgrades, in order, as for
+        M(localai.gallery.backend_install). Read on the controller, once per run.
+      - When not set, no upgrade check is made and no registry is asked anything.
+    type: list
+    elements: dict
+  gallery_index:
+    description:
+      - The gallery entries the upgrade check needs, set by the action plugin from O(galleries). Leave unset.
+    type: list
+    elements: dict
 seealso:
   - module: localai.gallery.backend_install
 """
@@ -45,6 +61,17 @@ EXAMPLES = r"""
 - name: Show the capability and the installed backends
   ansible.builtin.debug:
     msg: "{{ localai_capability }}: {{ localai_backends | list }}"
+
+- name: Which backends would LocalAI offer to upgrade?
+  localai.gallery.backend_facts:
+    backends_path: /var/lib/localai/backends
+    galleries:
+      - name: localai
+        url: github:mudler/LocalAI/backend/index.yaml@master
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ localai_backends_upgrades | list }}"
 """
 
 RETURN = r"""
@@ -89,10 +116,27 @@ ansible_facts:
         - Every name LocalAI would list, keyed by name (directories, meta names, aliases, system backends).
         - Each value has C(name), C(directory) (the directory it points to), C(path), C(run_file), C(runnable),
           C(is_system), C(is_meta), C(is_alias), C(meta_backend_for), C(alias) and C(metadata).
+        - With O(galleries), each value also has C(upgrade_available), and the rows LocalAI checks (not system
+          backends, not alias rows, only names the galleries know) have C(installed_version),
+          C(available_version), C(installed_digest) and C(available_digest).
       returned: always
       type: dict
+    localai_backends_upgrades:
+      description:
+        - LocalAI's upgrade map (C(/api/backends/upgrades)), keyed by backend name; each value has C(backend_name)
+          and either C(installed_version) and C(available_version), or C(installed_digest) and
+          C(available_digest). Empty without O(galleries).
+      returned: always
+      type: dict
+      sample:
+        cpu-llama-cpp:
+          backend_name: cpu-llama-cpp
+          installed_digest: sha256:1b2c...
+          available_digest: sha256:9f8e...
     localai_backends_warnings:
-      description: Entries whose C(metadata.json) could not be read (they are still listed when runnable).
+      description:
+        - Entries whose C(metadata.json) could not be read (they are still listed when runnable), backends stranded
+          by a killed run (restored by the next install or removal), and upgrade checks that failed.
       returned: always
       type: list
       elements: str
@@ -100,22 +144,53 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.localai.gallery.plugins.module_utils.capability import detect_capability, detect_gpus
-from ansible_collections.localai.gallery.plugins.module_utils.common import BACKENDS_PATH_SPEC, host_probe
+from ansible_collections.localai.gallery.plugins.module_utils.capability import (
+    detect_capability,
+    detect_gpus,
+    validate_capability_option,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.common import (
+    BACKENDS_PATH_SPEC,
+    REGISTRY_SPEC,
+    host_probe,
+    registry_client,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.module_utils.listing import list_backends
+from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+from ansible_collections.localai.gallery.plugins.module_utils.upgrade import annotate_rows, check_upgrades
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=dict(**BACKENDS_PATH_SPEC), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(galleries={"type": "list", "elements": "dict"},
+                                              gallery_index={"type": "list", "elements": "dict"},
+                                              **BACKENDS_PATH_SPEC, **REGISTRY_SPEC),
+                           supports_check_mode=True)
     params = module.params
     probe = host_probe(module)
     gpu = detect_gpus(probe)
-    capability = detect_capability(probe, params["capability"], gpu)
+    upgrades = {}
     try:
+        capability = detect_capability(probe, validate_capability_option(params["capability"]), gpu)
         backends, warnings = list_backends(params["backends_path"], params["system_backends_path"],
                                            capability["capability"])
+        if params["gallery_index"] is not None:
+            client = registry_client(params)
+
+            def remote_digest(uri: str) -> str:
+                return ImageSource(uri, client, params["registry_mirrors"]).current_revision().digest
+
+            upgrades, checked, check_warnings = check_upgrades(backends, params["gallery_index"], remote_digest)
+            annotate_rows(backends, checked)
+            warnings += check_warnings
+    except BackendError as exc:
+        module.fail_json(msg="cannot gather backend facts: %s" % exc)
     except OSError as exc:
         module.fail_json(msg="cannot list backends in %s: %s" % (params["backends_path"], exc))
+    for name in BackendStore(params["backends_path"]).stranded_backups():
+        warnings.append("backend %s is stranded in a backup by a killed run; the next install or removal on this "
+                        "host restores it" % name)
     for warning in warnings:
         module.warn(warning)
     module.exit_json(changed=False, ansible_facts={
@@ -123,7 +198,7 @@ def main() -> None:
         "localai_gpu_vram_bytes": gpu["vram_bytes"], "localai_gpus": gpu["gpus"],
         "localai_capability": capability["capability"], "localai_capability_source": capability["source"],
         "localai_capability_reason": capability["reason"], "localai_backends": backends,
-        "localai_backends_warnings": warnings,
+        "localai_backends_warnings": warnings, "localai_backends_upgrades": upgrades,
     })
 
 

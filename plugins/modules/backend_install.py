@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - localai.gallery.attributes.actiongroup
   - localai.gallery.backends
   - localai.gallery.backends.registry
+  - localai.gallery.backends.store
 attributes:
   check_mode:
     support: full
@@ -68,8 +69,12 @@ options:
   state:
     description:
       - V(present) installs when the backend is missing or not runnable.
-      - V(latest) also asks the registry for the current digest of the tag for this host's platform (one manifest
-        request, no download) and reinstalls when it differs from the installed one.
+      - V(latest) follows LocalAI's upgrade rule. When the gallery entry has a C(version), a different recorded
+        C(version) means reinstall (no registry request). Otherwise the registry is asked which digest the tag
+        names now (one manifest request, no download), and the backend is reinstalled when it differs from the
+        digest recorded at install, the same value LocalAI records and compares.
+      - A backend that an earlier release of this collection recorded with the platform manifest digest of the
+        tag's current index counts as current; its C(metadata.json) is rewritten, nothing is downloaded.
     type: str
     choices: [present, latest]
     default: present
@@ -78,6 +83,21 @@ options:
       - Reinstall even when the installed backend is up to date.
     type: bool
     default: false
+  owner:
+    description:
+      - User that should own every entry of the installed backend and of its meta directory (directories,
+        files, links with lchown, C(metadata.json) included), as a name or a numeric id, like
+        M(ansible.builtin.file).
+      - Set it to the user LocalAI runs as; LocalAI writes into backend directories at start (it makes
+        C(run.sh) executable, Python backends rewrite C(venv/)).
+      - A backend that differs only in ownership is fixed in place (changed, nothing downloaded).
+      - When not set, files keep the owner of the user Ansible runs as.
+    type: str
+  group:
+    description:
+      - Group that should own every entry of the installed backend and of its meta directory, as a name or a
+        numeric id. See O(owner).
+    type: str
   gallery_entry:
     description:
       - The gallery entry of O(name), set by the action plugin from O(galleries). Leave unset.
@@ -89,8 +109,14 @@ options:
 notes:
   - The gallery is read on the controller with PyYAML; targets need only Python 3.9 or later.
     zstd-compressed layers need the C(zstandard) Python library on the target.
-  - Symlinks in images whose targets are absolute or leave the backend directory are refused, as are hardlinks
-    to outside entries; device nodes and FIFOs are skipped; setuid and setgid bits are dropped.
+  - Symbolic links are created verbatim, whatever their target, as LocalAI's extractor does; nothing is ever
+    written through a link. Hardlinks to entries outside the image are refused; device nodes and FIFOs are
+    skipped; setuid and setgid bits are dropped. C(run.sh) always ends up executable by its owner.
+  - C(metadata.json) is written afresh by every install (mode 0644), exactly as LocalAI writes it, with the
+    gallery entry's C(version) and the digest of the manifest the tag names (the image index for multi-arch
+    tags), so LocalAI's own upgrade check agrees with this module.
+  - Work directories (staging, backup) live in C(<backends_path>/.localai-gallery/), never as direct children
+    of the backends path, so a running LocalAI never lists a half-built backend.
 seealso:
   - module: localai.gallery.backend_facts
   - module: localai.gallery.backend_remove
@@ -163,7 +189,9 @@ source:
   type: str
   sample: registry.lan:5000/go-skynet/local-ai-backends:latest-gpu-nvidia-cuda-12-llama-cpp
 digest:
-  description: Manifest digest installed (or, with O(state=latest), the registry's current one).
+  description:
+    - Digest recorded for the backend, as LocalAI records it (the manifest the tag names; for multi-arch tags the
+      image index). With O(state=latest), the registry's current one.
   returned: success
   type: str
   sample: sha256:3f1a9c...
@@ -194,6 +222,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.localai.gallery.plugins.module_utils.common import (
     BACKENDS_PATH_SPEC,
     REGISTRY_SPEC,
+    STORE_SPEC,
     host_probe,
     registry_client,
 )
@@ -204,6 +233,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
 )
 from ansible_collections.localai.gallery.plugins.module_utils.install_flow import InstallRequest, run_install
 from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller
+from ansible_collections.localai.gallery.plugins.module_utils.ownership import Ownership
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 
 
@@ -217,17 +247,22 @@ def main() -> None:
                    "default": [{"name": "localai", "url": "github:mudler/LocalAI/backend/index.yaml@master"}]},
         state={"type": "str", "choices": ["present", "latest"], "default": "present"},
         force={"type": "bool", "default": False},
+        owner={"type": "str"},
+        group={"type": "str"},
         gallery_entry={"type": "dict"},
         gallery_candidates={"type": "dict"},
         **BACKENDS_PATH_SPEC,
         **REGISTRY_SPEC,
+        **STORE_SPEC,
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[("uri", "gallery_entry")])
     params = module.params
-    installer = BackendInstaller(BackendStore(params["backends_path"], params["lock_timeout"]),
-                                 registry_client(params), params["registry_mirrors"], module.check_mode)
     try:
+        ownership = Ownership.from_names(params["owner"], params["group"])
+        installer = BackendInstaller(BackendStore(params["backends_path"], params["lock_timeout"]),
+                                     registry_client(params), params["registry_mirrors"], module.check_mode,
+                                     ownership)
         result = run_install(InstallRequest(params), installer, host_probe(module), module.warn)
     except MissingLibraryError as exc:
         module.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason))

@@ -21,6 +21,7 @@ extends_documentation_fragment:
   - localai.gallery.attributes
   - localai.gallery.attributes.actiongroup
   - localai.gallery.backends
+  - localai.gallery.backends.store
 attributes:
   check_mode:
     support: full
@@ -34,11 +35,6 @@ options:
       - Directory name, meta backend name, alias or gallery name of the backend to remove.
     type: str
     required: true
-  lock_timeout:
-    description:
-      - Seconds to wait for another run that holds the lock on the backends path.
-    type: int
-    default: 600
 seealso:
   - module: localai.gallery.backend_install
   - module: localai.gallery.backend_facts
@@ -62,20 +58,25 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.localai.gallery.plugins.module_utils.common import BACKENDS_PATH_SPEC
+from ansible_collections.localai.gallery.plugins.module_utils.capability import (
+    detect_capability,
+    validate_capability_option,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.common import BACKENDS_PATH_SPEC, STORE_SPEC, host_probe
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, SystemBackendError
 from ansible_collections.localai.gallery.plugins.module_utils.listing import plan_removal
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=dict(name={"type": "str", "required": True},
-                                              lock_timeout={"type": "int", "default": 600}, **BACKENDS_PATH_SPEC),
+    module = AnsibleModule(argument_spec=dict(name={"type": "str", "required": True}, **BACKENDS_PATH_SPEC,
+                                              **STORE_SPEC),
                            supports_check_mode=True)
     params = module.params
     store = BackendStore(params["backends_path"], params["lock_timeout"])
-    capability = params["capability"] or "default"
     try:
+        # Which build an alias names depends on the capability, as in LocalAI's listing.
+        capability = detect_capability(host_probe(module), validate_capability_option(params["capability"]))["capability"]
         removed = plan_removal(store.path, params["system_backends_path"], params["name"], capability)
         if removed and not module.check_mode:
             with store.locked():

@@ -2,6 +2,10 @@
 
     python tests/helpers/fixture_images.py seed REGISTRY_URL       # the set the demo and integration tests use
     python tests/helpers/fixture_images.py push REGISTRY_URL REPOSITORY TAG LABEL   # prints the digest
+    python tests/helpers/fixture_images.py index REGISTRY_URL REPOSITORY TAG LABEL  # linux/amd64 + linux/arm64
+                                                # index, as LocalAI's tags are; prints INDEX_DIGEST AMD64_DIGEST
+    python tests/helpers/fixture_images.py links REGISTRY_URL REPOSITORY TAG        # a Python-backend-like image:
+                                                # absolute and relative links, run.sh mode 0644; prints the digest
 
 Each image is one gzip layer holding run.sh and lib/version.txt (= "<tag> <label>"). A gallery install
 reaches them through `registry_mirrors: {quay.io: HOST, docker.io: HOST}`.
@@ -14,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from helpers.images import Pusher, backend_files  # noqa: E402  pylint: disable=wrong-import-position
+from helpers.images import RUN_SH, Pusher, backend_files, entry  # noqa: E402  pylint: disable=wrong-import-position
 
 QUAY_REPOSITORY = "go-skynet/local-ai-backends"
 HUB_REPOSITORY = "localai/localai-backends"
@@ -32,6 +36,26 @@ def push(url: str, repository: str, tag: str, label: str = "v1") -> str:
     return Pusher(url).push_image(repository, tag, [backend_files("%s %s" % (tag, label))])["digest"]
 
 
+def push_index(url: str, repository: str, tag: str, label: str = "v1") -> tuple[str, str]:
+    """A multi-arch tag as LocalAI publishes them: an OCI index over linux/amd64 and linux/arm64 images."""
+    pusher = Pusher(url)
+    images = [pusher.push_image(repository, None, [backend_files("%s %s %s" % (tag, label, arch))],
+                                architecture=arch) for arch in ("amd64", "arm64")]
+    return pusher.push_index(repository, tag, images), images[0]["digest"]
+
+
+def push_links(url: str, repository: str, tag: str) -> str:
+    """An unrewritten venv (bin/python -> /usr/bin/python3), soname links, and a run.sh without execute bits."""
+    files = [entry("run.sh", RUN_SH, mode=0o644), entry("venv/bin", kind="dir"),
+             entry("venv/bin/python", kind="symlink", target="/usr/bin/python3"),
+             entry("venv/bin/python3", kind="symlink", target="python"),
+             entry("lib/libfoo.so.1.2", "soname target"), entry("lib/libfoo.so.1", kind="symlink", target="libfoo.so.1.2"),
+             entry("lib/libfoo.so", kind="symlink", target="libfoo.so.1"),
+             entry("lib/libcuda.so.1", kind="symlink", target="/usr/lib/x86_64-linux-gnu/libcuda.so.1"),
+             entry("lib/version.txt", tag + "\n")]
+    return Pusher(url).push_image(repository, tag, [files])["digest"]
+
+
 def seed(url: str) -> dict[str, str]:
     digests = {tag: push(url, QUAY_REPOSITORY, tag) for tag in QUAY_TAGS}
     digests.update({tag: push(url, HUB_REPOSITORY, tag) for tag in HUB_ONLY_TAGS})
@@ -45,6 +69,12 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["push"] and len(argv) == 5:
         print(push(argv[1], argv[2], argv[3], argv[4]))
+        return 0
+    if argv[:1] == ["index"] and len(argv) == 5:
+        print(*push_index(argv[1], argv[2], argv[3], argv[4]))
+        return 0
+    if argv[:1] == ["links"] and len(argv) == 4:
+        print(push_links(argv[1], argv[2], argv[3]))
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -1,4 +1,4 @@
-"""Capability detection on fake sysfs trees with fake nvidia-smi / rocm-smi scripts (BEHAVIOUR.md order)."""
+"""Capability detection on fake sysfs trees with fake nvidia-smi / rocm-smi scripts (docs/behaviour.md order)."""
 
 from __future__ import annotations
 

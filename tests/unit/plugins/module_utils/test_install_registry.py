@@ -61,7 +61,7 @@ def test_install_every_manifest_and_layer_format(registry, pusher, backends_path
     metadata = read_metadata(os.path.join(backends_path, "cpu-test"))
     assert list(metadata) == ["alias", "name", "installed_at", "uri", "digest"]
     assert metadata["digest"] == image["digest"] and metadata["uri"] == uri
-    assert listing(backends_path) == [".localai-gallery.lock", "cpu-test"]
+    assert listing(backends_path) == [".localai-gallery", "cpu-test"]
 
 
 @pytest.mark.parametrize("manifest_format", ["oci", "docker"])
@@ -70,10 +70,12 @@ def test_index_picks_the_host_platform(registry, pusher, backends_path, manifest
     amd = pusher.push_image(repository, None, [backend_files("amd64")], manifest_format=manifest_format)
     arm = pusher.push_image(repository, None, [backend_files("arm64")], manifest_format=manifest_format,
                             architecture="arm64")
-    pusher.push_index(repository, "t", [amd, arm], manifest_format)
+    index_digest = pusher.push_index(repository, "t", [amd, arm], manifest_format)
     uri = "%s/%s:t" % (registry.host, repository)
     result = installer(backends_path, wanted_platform=ARM64).install("b", [uri], {})
-    assert version_of(backends_path, "b") == "arm64" and result["digest"] == arm["digest"]
+    # The arm64 content, but the digest LocalAI records: the index the tag names (oci.GetImageDigest).
+    assert version_of(backends_path, "b") == "arm64" and result["digest"] == index_digest
+    assert read_metadata(os.path.join(backends_path, "b"))["digest"] == index_digest
     with pytest.raises(PlatformNotFoundError, match="no manifest for linux/s390x .*offers: linux/amd64, linux/arm64"):
         installer(backends_path, wanted_platform={"os": "linux", "architecture": "s390x", "variant": None}).install(
             "c", [uri], {})
@@ -99,26 +101,32 @@ def test_present_is_idempotent_latest_follows_the_tag_and_force_reinstalls(regis
     assert version_of(backends_path, "b") == "v2"
     assert read_metadata(os.path.join(backends_path, "b"))["digest"] == second["digest"]
     assert installer(backends_path).install("b", [uri], {}, force=True)["reason"] == "forced"
-    assert listing(backends_path) == [".localai-gallery.lock", "b"]
+    assert listing(backends_path) == [".localai-gallery", "b"]
 
 
-def test_metadata_keeps_unknown_keys_of_a_newer_localai(registry, pusher, backends_path):
+def test_reinstall_writes_metadata_afresh_with_mode_0644(registry, pusher, backends_path):
+    """LocalAI's InstallBackend writes a new BackendMetadata: keys of the earlier install never survive."""
     uri = "%s/keep/keys:t" % registry.host
     pusher.push_backend("keep/keys", "t")
-    installer(backends_path).install("b", [uri], {})
+    installer(backends_path).install("b", [uri], {"alias": "old-alias", "uri": uri})
     path = os.path.join(backends_path, "b", "metadata.json")
     data = json.load(open(path))
-    data["future_field"] = "kept"
+    data["future_field"] = "dropped"
     json.dump(data, open(path, "w"))
-    installer(backends_path).install("b", [uri], {}, force=True)
-    assert read_metadata(os.path.join(backends_path, "b"))["future_field"] == "kept"
+    old_umask = os.umask(0o077)
+    try:
+        installer(backends_path).install("b", [uri], {"uri": uri}, force=True)
+    finally:
+        os.umask(old_umask)
+    assert list(read_metadata(os.path.join(backends_path, "b"))) == ["name", "installed_at", "uri", "digest"]
+    assert oct(os.stat(path).st_mode & 0o777) == "0o644"
 
 
 def test_image_without_run_sh_changes_nothing(registry, pusher, backends_path):
     pusher.push_image("norun/x", "t", [[entry("lib/only.so", "x")]])
     with pytest.raises(InvalidBackendError, match="not a valid backend: run file not found"):
         installer(backends_path).install("b", ["%s/norun/x:t" % registry.host], {})
-    assert listing(backends_path) == [".localai-gallery.lock"]
+    assert listing(backends_path) == [".localai-gallery"]
 
 
 def test_corrupt_blob_fails_and_keeps_the_previous_install(registry, pusher, backends_path):
@@ -130,7 +138,7 @@ def test_corrupt_blob_fails_and_keeps_the_previous_install(registry, pusher, bac
         with pytest.raises(DigestMismatchError, match="is corrupt: its content hashes to sha256:"):
             installer(backends_path, retries=0).install("b", ["%s/corrupt/x:t" % proxy.host], {}, force=True)
     assert version_of(backends_path, "b") == "good"
-    assert listing(backends_path) == [".localai-gallery.lock", "b"]
+    assert listing(backends_path) == [".localai-gallery", "b"]
 
 
 def test_connection_cut_mid_blob_is_resumed_with_range(registry, pusher, backends_path):
@@ -156,7 +164,7 @@ def test_wrong_password_is_401_and_forbidden_is_403(auth_registry, auth_pusher, 
         proxy.status_for["/v2/"] = 403
         with pytest.raises(AuthorizationError, match="forbidden \\(HTTP 403\\)"):
             installer(backends_path).install("b", ["%s/private/x:t" % proxy.host], {})
-    assert listing(backends_path) == [".localai-gallery.lock"]
+    assert listing(backends_path) == [".localai-gallery"]
 
 
 def test_basic_auth_over_tls_with_ca_and_with_docker_config(auth_registry, auth_pusher, backends_path, tmp_path):

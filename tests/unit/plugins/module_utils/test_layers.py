@@ -1,4 +1,4 @@
-"""Extraction rules of BEHAVIOUR.md, on real tar streams written by Python's tarfile."""
+"""Extraction rules of docs/behaviour.md, on real tar streams written by Python's tarfile."""
 
 from __future__ import annotations
 
@@ -74,9 +74,6 @@ def test_device_nodes_and_fifos_are_skipped(tmp_path):
     ([entry("../escape", "x")], "'..' would leave the backend directory"),
     ([entry("a/../../escape", "x")], "'..' would leave"),
     ([entry("/etc/passwd", "x")], "absolute paths are not allowed"),
-    ([entry("link", kind="symlink", target="/etc")], "absolute or empty targets point outside"),
-    ([entry("link", kind="symlink", target="../../outside")], "target is outside the backend directory"),
-    ([entry("a/link", kind="symlink", target="../..")], "target is outside"),
     ([entry("hard", kind="hardlink", target="../outside/file")], "'..' would leave"),
     ([entry("hard", kind="hardlink", target="/etc/passwd")], "absolute paths are not allowed"),
     ([entry("hard", kind="hardlink", target="missing")], "target is not a file extracted inside"),
@@ -96,13 +93,33 @@ def test_hostile_entries_are_refused_naming_entry_and_rule(tmp_path, layer, rule
     assert sorted(os.listdir(tmp_path)) == ["outside", "stage"]
 
 
-def test_symlink_to_outside_then_file_below_it_writes_nothing_outside(tmp_path):
+def test_symlinks_are_created_verbatim_whatever_their_target(tmp_path):
+    """containerd's archive.Apply (LocalAI's extractor) creates every symlink as it is: a link is data."""
+    root = tmp_path / "root"
+    root.mkdir()
+    extract(root, [entry("venv/bin/python", kind="symlink", target="/usr/bin/python3"),
+                   entry("venv/bin/python3", kind="symlink", target="python"),
+                   entry("lib/libcuda.so", kind="symlink", target="../../outside/libcuda.so.1"),
+                   entry("up", kind="symlink", target="..")])
+    found = tree(root)
+    assert found["venv/bin/python"] == ("link", "/usr/bin/python3")
+    assert found["venv/bin/python3"] == ("link", "python")
+    assert found["lib/libcuda.so"] == ("link", "../../outside/libcuda.so.1")
+    assert found["up"] == ("link", "..")
+
+
+@pytest.mark.parametrize("link_target", ["../outside", "/OUTSIDE"])
+def test_nothing_is_written_through_a_link_pointing_outside(tmp_path, link_target):
+    """A later entry below a link, or replacing it, replaces the link: never follows it (docs/behaviour.md)."""
     root = tmp_path / "root"
     root.mkdir()
     (tmp_path / "outside").mkdir()
-    with pytest.raises(UnsafeEntryError, match="'lib'"):
-        extract(root, [entry("lib", kind="symlink", target="../outside"), entry("lib/evil.so", "x")])
+    target = link_target.replace("/OUTSIDE", str(tmp_path / "outside"))
+    extract(root, [entry("lib", kind="symlink", target=target), entry("file", kind="symlink", target=target + "/f")],
+            [entry("lib/evil.so", "x"), entry("file", "now a file"), entry("lib", kind="dir")])
     assert os.listdir(tmp_path / "outside") == []
+    found = tree(root)
+    assert found["lib"][0] == "dir" and found["lib/evil.so"][2] == b"x" and found["file"][0] == "file"
 
 
 def test_a_link_in_the_path_is_replaced_not_written_through(tmp_path):
@@ -136,6 +153,26 @@ def test_filesystem_refusing_symlinks_gets_copies_in_dependency_order(tmp_path, 
     found = tree(root)
     assert found["first"][2] == found["second"][2] == b"payload"
     assert found["libdir/real.so"][2] == b"payload"
+
+
+def test_refused_links_resolve_absolute_targets_inside_the_root(tmp_path, monkeypatch):
+    """LocalAI's fallback (extractTarCopyingLinks) maps an absolute target under the root; one not in the
+    image is skipped with a warning that names it (upstream fails the whole install)."""
+    def refuse(*_args, **_kwargs):
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(os, "symlink", refuse)
+    root = tmp_path / "root"
+    root.mkdir()
+    extractor = extract(root, [entry("usr/lib/libx.so.1", "real"),
+                               entry("lib/libx.so", kind="symlink", target="/usr/lib/libx.so.1"),
+                               entry("bin/python", kind="symlink", target="/usr/bin/python3"),
+                               entry("escape", kind="symlink", target="../../etc/passwd")])
+    found = tree(root)
+    assert found["lib/libx.so"][2] == b"real"
+    assert "bin/python" not in found and "escape" not in found
+    assert sorted(extractor.skipped) == ["bin/python", "escape"]
+    assert any("'bin/python'" in warning for warning in extractor.warnings)
 
 
 def test_truncated_and_corrupt_streams_fail_clearly(tmp_path):

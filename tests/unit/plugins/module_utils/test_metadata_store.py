@@ -37,7 +37,7 @@ def test_read_metadata_accepts_missing_and_empty_and_reports_broken(tmp_path):
         read_metadata(str(tmp_path))
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "a\0b", ".staging.x.y"])
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "a\0b", ".staging.x.y", ".localai-gallery"])
 def test_invalid_names_are_refused(name):
     with pytest.raises(InvalidNameError, match="invalid backend name"):
         validate_backend_name(name)
@@ -55,25 +55,26 @@ def test_commit_requires_run_sh_and_leaves_nothing(backends_path):
     store = BackendStore(backends_path)
     with pytest.raises(InvalidBackendError, match="not a valid backend: run file not found"):
         _stage_with(store, "broken", {"lib.so": "x"})
-    assert os.listdir(backends_path) == [".localai-gallery.lock"]
+    assert os.listdir(backends_path) == [".localai-gallery"]
 
 
 def test_commit_swaps_and_removes_the_backup(backends_path):
     store = BackendStore(backends_path)
     _stage_with(store, "cpu-x", {"run.sh": "v1"})
     _stage_with(store, "cpu-x", {"run.sh": "v2"})
-    assert sorted(os.listdir(backends_path)) == [".localai-gallery.lock", "cpu-x"]
+    assert sorted(os.listdir(backends_path)) == [".localai-gallery", "cpu-x"]
     assert open(os.path.join(backends_path, "cpu-x", "run.sh"), encoding="utf-8").read() == "v2"
 
 
 def test_recovery_restores_a_backup_left_between_the_two_renames(backends_path):
     store = BackendStore(backends_path)
     _stage_with(store, "cpu-x", {"run.sh": "v1"})
-    os.rename(os.path.join(backends_path, "cpu-x"), os.path.join(backends_path, ".backup.0123456789ab.cpu-x"))
-    os.mkdir(os.path.join(backends_path, ".staging.0123456789ab.cpu-x"))
+    os.rename(os.path.join(backends_path, "cpu-x"),
+              os.path.join(backends_path, ".localai-gallery", "backup.0123456789ab.cpu-x"))
+    os.mkdir(os.path.join(backends_path, ".localai-gallery", "staging.0123456789ab.cpu-x"))
     with store.locked():
         pass
-    assert sorted(os.listdir(backends_path)) == [".localai-gallery.lock", "cpu-x"]
+    assert sorted(os.listdir(backends_path)) == [".localai-gallery", "cpu-x"]
     assert open(os.path.join(backends_path, "cpu-x", "run.sh"), encoding="utf-8").read() == "v1"
 
 
@@ -97,7 +98,7 @@ def test_swap_is_one_atomic_exchange_where_the_kernel_has_it(backends_path, monk
     assert renames == [] and open(os.path.join(backends_path, "cpu-x", "run.sh")).read() == "v2"
 
 
-def test_fallback_swap_and_a_stranded_backup_is_still_listed(backends_path, monkeypatch):
+def test_fallback_swap_and_a_stranded_backup_is_restored(backends_path, monkeypatch):
     from ansible_collections.localai.gallery.plugins.module_utils import store as store_module
     from ansible_collections.localai.gallery.plugins.module_utils.listing import list_backends
 
@@ -106,6 +107,61 @@ def test_fallback_swap_and_a_stranded_backup_is_still_listed(backends_path, monk
     monkeypatch.setattr(store_module, "exchange_paths", lambda first, second: False)
     _stage_with(store, "cpu-x", {"run.sh": "v2"})
     assert open(os.path.join(backends_path, "cpu-x", "run.sh")).read() == "v2"
-    os.rename(os.path.join(backends_path, "cpu-x"), os.path.join(backends_path, ".backup.0123456789ab.cpu-x"))
-    rows, _warnings = list_backends(backends_path, None, "default")
-    assert rows["cpu-x"]["runnable"] and rows["cpu-x"]["path"].endswith(".backup.0123456789ab.cpu-x")
+    # A run killed between the two renames: the backend exists only as our backup, which LocalAI never sees.
+    os.rename(os.path.join(backends_path, "cpu-x"),
+              os.path.join(backends_path, ".localai-gallery", "backup.0123456789ab.cpu-x"))
+    assert list_backends(backends_path, None, "default")[0] == {}
+    assert store.stranded_backups() == ["cpu-x"]
+    with store.locked():
+        pass
+    assert open(os.path.join(backends_path, "cpu-x", "run.sh")).read() == "v2"
+    assert store.stranded_backups() == []
+
+
+def test_work_directories_are_never_direct_children(backends_path):
+    """LocalAI lists every direct child with a run.sh (ListSystemBackends); staging lives one level down."""
+    store = BackendStore(backends_path)
+    with store.locked(), store.staging("cpu-x") as stage_dir:
+        open(os.path.join(stage_dir, "run.sh"), "w").close()
+        assert os.path.dirname(stage_dir) == os.path.join(backends_path, ".localai-gallery")
+        assert sorted(os.listdir(backends_path)) == [".localai-gallery"]
+
+
+def test_recovery_cleans_what_releases_before_0_2_left_as_direct_children(backends_path):
+    for leftover in (".staging.0123456789ab.cpu-y", ".removing.0123456789ab.cpu-z"):
+        os.makedirs(os.path.join(backends_path, leftover))
+        open(os.path.join(backends_path, leftover, "run.sh"), "w").close()
+    os.makedirs(os.path.join(backends_path, ".backup.0123456789ab.cpu-x"))
+    open(os.path.join(backends_path, ".backup.0123456789ab.cpu-x", "run.sh"), "w").close()
+    open(os.path.join(backends_path, ".localai-gallery.lock"), "w").close()
+    store = BackendStore(backends_path)
+    assert store.has_leftovers()
+    with store.locked():
+        pass
+    assert sorted(os.listdir(backends_path)) == [".localai-gallery", "cpu-x"]
+
+
+def test_metadata_json_in_the_image_is_replaced_never_written_through(backends_path, tmp_path):
+    """An image may ship metadata.json as a link to anywhere: the write replaces the link."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious")
+    store = BackendStore(backends_path)
+    with store.locked(), store.staging("cpu-x") as stage_dir:
+        open(os.path.join(stage_dir, "run.sh"), "w").close()
+        os.symlink(str(outside), os.path.join(stage_dir, "metadata.json"))
+        store.commit("cpu-x", stage_dir, {"name": "cpu-x"})
+    assert outside.read_text() == "precious"
+    assert read_metadata(os.path.join(backends_path, "cpu-x")) == {"name": "cpu-x"}
+    assert not os.path.islink(os.path.join(backends_path, "cpu-x", "metadata.json"))
+
+
+def test_run_sh_without_execute_bit_ends_executable(backends_path):
+    """LocalAI chmods a non-executable run.sh to 0700 at start (pkg/model/process.go startProcess), which fails
+    for a LocalAI user that does not own it: we make it executable at install."""
+    store = BackendStore(backends_path)
+    with store.locked(), store.staging("cpu-x") as stage_dir:
+        with open(os.path.join(stage_dir, "run.sh"), "w") as handle:
+            handle.write("#!/bin/sh\n")
+        os.chmod(os.path.join(stage_dir, "run.sh"), 0o644)
+        store.commit("cpu-x", stage_dir, {"name": "cpu-x"})
+    assert oct(os.stat(os.path.join(backends_path, "cpu-x", "run.sh")).st_mode & 0o777) == "0o755"

@@ -40,7 +40,7 @@ def test_same_tree_as_umoci(registry, pusher, tmp_path):
     subprocess.run(["umoci", "raw", "unpack", "--rootless", "--image", "%s:t" % layout, str(theirs)], check=True,
                    capture_output=True)
     ours_tree, theirs_tree = snapshot(str(ours), 0o777), snapshot(str(theirs), 0o777)  # umoci keeps setuid
-    # umoci keeps a directory's own mode; we add u+rwx so later entries can be written (BEHAVIOUR.md).
+    # umoci keeps a directory's own mode; we add u+rwx so later entries can be written (docs/behaviour.md).
     theirs_tree = {path: (kind, oct(int(mode, 8) | 0o700)) if kind == "dir" else value
                    for path, value in theirs_tree.items() for kind, mode in [value[:2]]}
     assert ours_tree == theirs_tree
