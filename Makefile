@@ -10,16 +10,20 @@ export PATH := $(BIN):$(PATH)
 export no_proxy := 127.0.0.1,localhost
 export NO_PROXY := 127.0.0.1,localhost
 
-.PHONY: test deps units reliability sanity integration molecule lint demo bench clean
+.PHONY: test deps units engine reliability sanity integration molecule lint demo bench clean
 
-test: deps units reliability sanity lint integration molecule
+test: deps units engine reliability sanity lint integration molecule
 	@echo "make test: all suites passed"
 
 deps:
 	@scripts/bootstrap.sh
 
+# Unit tests start no server; engine tests run the engine against real registries on loopback.
 units: deps
 	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+engine: deps
+	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/integration/engine
 
 reliability: deps
 	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/reliability

@@ -10,14 +10,13 @@ export LOCALAI_GALLERY_CACHE_DIR=$WORK/gallery-cache
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 export ANSIBLE_CONFIG=$ROOT/scripts/ansible.cfg
 
-"$BIN/python" "$ROOT/tests/helpers/registry_server.py" stop "$WORK/registry" 2>/dev/null || true
+# shellcheck source=tests/helpers/fixture_env.sh
+. "$ROOT/tests/helpers/fixture_env.sh"
+stop_fixture_env "$WORK" 2>/dev/null || true
 rm -rf "$WORK" && mkdir -p "$WORK"
-PORT=$("$BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-echo "demo: starting a registry on 127.0.0.1:$PORT and pushing LocalAI-named images"
-"$BIN/python" "$ROOT/tests/helpers/registry_server.py" start "$WORK/registry" "$PORT" >/dev/null
-trap '"$BIN/python" "$ROOT/tests/helpers/registry_server.py" stop "$WORK/registry"' EXIT
-"$BIN/python" "$ROOT/tests/helpers/fixture_images.py" seed "http://127.0.0.1:$PORT" >/dev/null
-gzip -dc "$ROOT/tests/unit/fixtures/localai-backend-index.yaml.gz" >"$WORK/localai-backend-index.yaml"
+echo "demo: starting a registry on loopback and pushing LocalAI-named images"
+start_fixture_env "$WORK"
+trap 'stop_fixture_env "$WORK"' EXIT
 
 cat >"$WORK/inventory.yml" <<YAML
 ---
@@ -30,10 +29,10 @@ localai:
     backends_path: $WORK/backends
     backends_galleries:
       - name: localai
-        url: $WORK/localai-backend-index.yaml
+        url: $FIXTURE_GALLERY
     backends_registry_mirrors:
-      quay.io: 127.0.0.1:$PORT
-      docker.io: 127.0.0.1:$PORT
+      quay.io: $FIXTURE_REGISTRY
+      docker.io: $FIXTURE_REGISTRY
     backends_present: [llama-cpp, whisper, piper]
 YAML
 

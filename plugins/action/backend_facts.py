@@ -4,35 +4,16 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import (
-    load_galleries,
-    upgrade_index,
-    validate_certs_option,
-)
+from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import GalleryActionBase
+from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import upgrade_index
 
 
-class ActionModule(ActionBase):
+class ActionModule(GalleryActionBase):
     """Runs localai.gallery.backend_facts; galleries given means an upgrade report as LocalAI computes it."""
 
-    TRANSFERS_FILES = False
+    failure_prefix = "cannot check upgrades"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        module_args = dict(self._task.args)
-        galleries = module_args.pop("galleries", None)
+    def module_args_from_galleries(self, module_args: dict, galleries) -> dict:
         if galleries:
-            try:
-                loaded, warnings = load_galleries(galleries, self._loader.path_dwim, validate_certs_option(module_args))
-            except BackendError as exc:
-                raise AnsibleActionFail("cannot check upgrades: %s" % exc)
-            for warning in warnings:
-                self._display.warning(warning)
-            module_args["gallery_index"] = upgrade_index(loaded)
-        result.update(self._execute_module(module_name=self._task.action, module_args=module_args,
-                                           task_vars=task_vars))
-        return result
+            module_args["gallery_index"] = upgrade_index(self.load_galleries(galleries, module_args))
+        return module_args

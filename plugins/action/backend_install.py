@@ -4,40 +4,22 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.module_utils.gallery import (
-    find_entry,
-    is_meta,
-    meta_candidates,
-    slim_entry,
-)
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import load_galleries, validate_certs_option
+from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import is_meta
+from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import GalleryActionBase
+from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, meta_candidates, slim_entry
 
 
-class ActionModule(ActionBase):
+class ActionModule(GalleryActionBase):
     """Resolves `name` against the galleries (read once per run on the controller) and runs the module on the target."""
 
-    TRANSFERS_FILES = False
+    failure_prefix = "cannot install"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        module_args = dict(self._task.args)
-        galleries = module_args.pop("galleries", None)
-        if not module_args.get("uri") and module_args.get("name"):
-            try:
-                loaded, warnings = load_galleries(galleries, self._loader.path_dwim, validate_certs_option(module_args))
-                gallery, entry = find_entry(loaded, module_args["name"])
-            except BackendError as exc:
-                raise AnsibleActionFail("cannot install %s: %s" % (module_args["name"], exc))
-            for warning in warnings:
-                self._display.warning(warning)
-            module_args["gallery_entry"] = slim_entry(entry, gallery)
-            if is_meta(entry):
-                module_args["gallery_candidates"] = meta_candidates(loaded, gallery, entry)
-        result.update(self._execute_module(module_name=self._task.action, module_args=module_args,
-                                           task_vars=task_vars))
-        return result
+    def module_args_from_galleries(self, module_args: dict, galleries) -> dict:
+        if module_args.get("uri") or not module_args.get("name"):
+            return module_args
+        loaded = self.load_galleries(galleries, module_args)
+        gallery, entry = find_entry(loaded, module_args["name"])
+        module_args["gallery_entry"] = slim_entry(entry, gallery)
+        if is_meta(entry):
+            module_args["gallery_candidates"] = meta_candidates(loaded, gallery, entry)
+        return module_args

@@ -1,6 +1,10 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Exception types of the engine; each maps to one precise message in a module's main()."""
+"""Every exception type of the collection; BackendsModule.run maps them to one message each.
+
+`transient` says whether trying the same request again may succeed (a broken connection, HTTP 429 or
+503); the blob download resumes only after transient errors.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,51 @@ from __future__ import annotations
 class BackendError(Exception):
     """Base class: the message is one line that says what was wrong and what to do."""
 
+    transient = False
 
+
+# --- names, options and galleries --------------------------------------------------------------------
 class InvalidNameError(BackendError):
     """A backend name that is not a single path component."""
 
 
+class InvalidCapabilityError(BackendError):
+    """A capability option that is neither a known capability nor a key of the meta's map."""
+
+
+class OwnershipError(BackendError):
+    """An owner or group that does not exist on the target."""
+
+
+class GalleryError(BackendError):
+    """A gallery that cannot be read from any source and has no last good copy (controller side)."""
+
+
+class UnknownBackendError(BackendError):
+    """No gallery has an entry of that name (controller side)."""
+
+
+class NoVariantError(BackendError):
+    """A meta backend offers no build for the host's capability."""
+
+
+# --- sources and registries --------------------------------------------------------------------------
 class InvalidReferenceError(BackendError):
     """An image reference that cannot be parsed."""
 
 
+class SourceError(BackendError):
+    """A source that is not an image, a file, a directory or a URL that can be used."""
+
+
 class RegistryError(BackendError):
-    """The registry could not be reached or answered with an unexpected status."""
+    """The registry answered with an unexpected status or document."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The registry could not be reached, or answered a status worth retrying (408, 429, 5xx)."""
+
+    transient = True
 
 
 class AuthenticationError(RegistryError):
@@ -41,42 +79,6 @@ class DigestMismatchError(BackendError):
     """Downloaded bytes do not hash to the digest they were asked for."""
 
 
-class UnsafeEntryError(BackendError):
-    """An archive entry that breaks an extraction rule."""
-
-
-class NoSpaceError(BackendError):
-    """The backends filesystem cannot hold the backend."""
-
-
-class InvalidBackendError(BackendError):
-    """The extracted tree is not a LocalAI backend (no run.sh)."""
-
-
-class LockTimeoutError(BackendError):
-    """Another run holds the backends path lock for too long."""
-
-
-class MetadataError(BackendError):
-    """A metadata.json that cannot be read or parsed."""
-
-
-class SystemBackendError(BackendError):
-    """An attempt to change a backend of the read-only system path."""
-
-
-class OwnershipError(BackendError):
-    """An owner or group that does not exist on the target."""
-
-
-class InvalidCapabilityError(BackendError):
-    """A capability option that is neither a known capability nor a key of the meta's map."""
-
-
-class SourceError(BackendError):
-    """A source that is not an image, a file, a directory or a URL that can be used."""
-
-
 class AllSourcesFailedError(BackendError):
     """Every source of the fallback chain failed; the message lists each one with its error."""
 
@@ -93,3 +95,32 @@ class MissingLibraryError(BackendError):
         self.library = library
         self.reason = reason
         super().__init__("the Python library %s is required %s" % (library, reason))
+
+
+# --- content and the backends directory --------------------------------------------------------------
+class UnsafeEntryError(BackendError):
+    """An archive entry that breaks an extraction rule."""
+
+
+class CorruptLayerError(BackendError):
+    """A layer that is not a readable tar stream (bad header, truncated, bad compression)."""
+
+
+class InvalidBackendError(BackendError):
+    """The extracted tree is not a LocalAI backend (no run.sh)."""
+
+
+class NoSpaceError(BackendError):
+    """The backends filesystem cannot hold the backend."""
+
+
+class LockTimeoutError(BackendError):
+    """Another run holds the backends path lock for too long."""
+
+
+class MetadataError(BackendError):
+    """A metadata.json that cannot be read or parsed."""
+
+
+class SystemBackendError(BackendError):
+    """An attempt to change a backend of the read-only system path."""

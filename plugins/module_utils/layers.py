@@ -23,10 +23,11 @@ import stat
 import tarfile
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
-    BackendError,
+    CorruptLayerError,
     NoSpaceError,
     UnsafeEntryError,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.paths import lstat_mode, remove_entry
 from ansible_collections.localai.gallery.plugins.module_utils.streams import ExactReader
 
 BLOCK = 512
@@ -59,6 +60,8 @@ def _parse_pax(data: bytes) -> dict[str, str]:
 
 
 class Member:
+    """One tar entry as the extractor needs it: long names and pax records applied; the data follows in the stream."""
+
     __slots__ = ("name", "type", "linkname", "size", "mode", "mtime")
 
     def __init__(self, name: str, entry_type: bytes, linkname: str, size: int, mode: int, mtime: float) -> None:
@@ -80,11 +83,11 @@ def iter_members(reader: ExactReader):
             reader.drain()
             return
         if len(header) < BLOCK:
-            raise BackendError("a layer is truncated inside a tar header")
+            raise CorruptLayerError("a layer is truncated inside a tar header")
         try:
             info = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
         except tarfile.HeaderError as exc:
-            raise BackendError("a layer has a corrupt tar header: %s" % exc)
+            raise CorruptLayerError("a layer has a corrupt tar header: %s" % exc)
         if info.type in _PAX_TYPES or info.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
             data = reader.read(_padded(info.size))[:info.size]
             if info.type == tarfile.GNUTYPE_LONGNAME:
@@ -95,13 +98,13 @@ def iter_members(reader: ExactReader):
                 try:
                     pax.update(_parse_pax(data))
                 except ValueError as exc:
-                    raise BackendError("a layer has a corrupt pax header: %s" % exc)
+                    raise CorruptLayerError("a layer has a corrupt pax header: %s" % exc)
             continue
         try:
             size = int(pax["size"]) if "size" in pax else info.size
             mtime = float(pax["mtime"]) if "mtime" in pax else info.mtime
         except ValueError:
-            raise BackendError("a layer has a corrupt pax size or mtime for %r" % info.name)
+            raise CorruptLayerError("a layer has a corrupt pax size or mtime for %r" % info.name)
         member = Member(pax.get("path") or long_name or info.name, info.type,
                         pax.get("linkpath") or long_link or info.linkname, size, info.mode, mtime)
         pax = {}
@@ -164,15 +167,9 @@ class LayerExtractor:
     def _remove(self, rel: str) -> None:
         """Remove whatever is at rel (never following a link)."""
         path = self._path(rel)
-        try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            return
-        if stat.S_ISDIR(mode):
-            shutil.rmtree(path)
+        if stat.S_ISDIR(lstat_mode(path) or 0):
             self._forget(rel)
-        else:
-            os.unlink(path)
+        remove_entry(path)
 
     def _make_parents(self, rel: str) -> None:
         """Make every ancestor of rel a real directory; a symlink in the way is replaced, never followed."""
@@ -185,10 +182,7 @@ class LayerExtractor:
             if walked in self._real_dirs:
                 continue
             path = self._path(walked)
-            try:
-                mode = os.lstat(path).st_mode
-            except FileNotFoundError:
-                mode = None
+            mode = lstat_mode(path)
             if mode is None or not stat.S_ISDIR(mode):
                 if mode is not None:
                     os.unlink(path)
@@ -203,10 +197,7 @@ class LayerExtractor:
             walked = walked + "/" + part if walked else part
             if walked in self._real_dirs:
                 continue
-            try:
-                if not stat.S_ISDIR(os.lstat(self._path(walked)).st_mode):
-                    return False
-            except FileNotFoundError:
+            if not stat.S_ISDIR(lstat_mode(self._path(walked)) or 0):
                 return False
         return True
 
@@ -244,10 +235,7 @@ class LayerExtractor:
             return
         self._make_parents(rel)
         path = self._path(rel)
-        try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            mode = None
+        mode = lstat_mode(path)
         if mode is not None and not stat.S_ISDIR(mode):
             os.unlink(path)
             mode = None
@@ -273,10 +261,7 @@ class LayerExtractor:
     def _make_hardlink(self, rel: str, member: Member) -> None:
         target_rel = safe_relative_path(member.linkname, "hardlink target of %r" % member.name)
         target_path = self._path(target_rel)
-        try:
-            target_mode = os.lstat(target_path).st_mode if self._existing_is_real_path(target_rel) else None
-        except FileNotFoundError:
-            target_mode = None
+        target_mode = lstat_mode(target_path) if self._existing_is_real_path(target_rel) else None
         if target_mode is None or stat.S_ISDIR(target_mode):
             raise UnsafeEntryError("unsafe hardlink %r -> %r: the target is not a file extracted inside the backend "
                                    "directory" % (member.name, member.linkname))
@@ -297,10 +282,7 @@ class LayerExtractor:
             return  # nothing of a lower layer can sit below a non-directory
         if marker == _OPAQUE_MARKER:
             path = self._path(directory)
-            try:
-                children = os.listdir(path) if stat.S_ISDIR(os.lstat(path).st_mode) else []
-            except FileNotFoundError:
-                children = []
+            children = os.listdir(path) if stat.S_ISDIR(lstat_mode(path) or 0) else []
             for child in children:
                 child_rel = directory + "/" + child if directory else child
                 if child_rel not in self._layer_paths:

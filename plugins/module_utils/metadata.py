@@ -7,11 +7,10 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
-import stat
 import uuid
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import MetadataError
+from ansible_collections.localai.gallery.plugins.module_utils.paths import remove_entry
 
 METADATA_FILE = "metadata.json"
 METADATA_MODE = 0o644
@@ -35,18 +34,6 @@ def render_metadata(metadata: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _remove_entry(path: str) -> None:
-    """Remove whatever an image put at path (a file, a link, a directory) without following links."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(mode):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
-
-
 def _create(path: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
     """A new file (never through a link), mode 0644 whatever the umask, owned as asked."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -65,7 +52,7 @@ def _create(path: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
 def write_metadata(directory: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
     """Write metadata.json afresh into a directory being built (staging): whatever the image put there goes."""
     path = os.path.join(directory, METADATA_FILE)
-    _remove_entry(path)
+    remove_entry(path)
     _create(path, metadata, uid, gid)
 
 

@@ -13,23 +13,27 @@ import platform
 import re
 import time
 import urllib.error
+from typing import NamedTuple
 from urllib.parse import urlencode, urlparse
 
 from ansible.module_utils.urls import Request
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AuthenticationError,
+    BackendError,
     AuthorizationError,
     DigestMismatchError,
     NotFoundError,
     PlatformNotFoundError,
     RegistryError,
+    RegistryUnavailableError,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.reference import (
     DOCKER_HUB,
     ImageReference,
     uses_plain_http,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.streams import CHUNK_SIZE, verified
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -39,7 +43,6 @@ INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
 
-CHUNK_SIZE = 1 << 20
 MAX_MANIFEST_BYTES = 4 << 20
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _TRANSIENT_STATUS = (408, 429, 500, 502, 503, 504)
@@ -99,18 +102,17 @@ def _docker_config_auths(path: str | None) -> dict[str, str]:
     return result
 
 
-class ResolvedImage:
+class ResolvedImage(NamedTuple):
     """What a tag or digest points at for this host: the platform manifest and its layers.
 
     `digest` is what LocalAI records in metadata.json (oci.GetImageDigest = go-containerregistry
     remote.Head): the digest of the manifest the reference names, i.e. the index for a multi-arch tag.
     """
 
-    def __init__(self, reference: ImageReference, manifest_digest: str, manifest: dict, index_digest: str | None) -> None:
-        self.reference = reference
-        self.manifest_digest = manifest_digest
-        self.manifest = manifest
-        self.index_digest = index_digest
+    reference: ImageReference
+    manifest_digest: str
+    manifest: dict
+    index_digest: str | None
 
     @property
     def digest(self) -> str:
@@ -240,7 +242,8 @@ class RegistryClient:
                         self._switch_to_https(reference, exc):
                     continue
                 reason = getattr(exc, "reason", exc)
-                raise RegistryError("registry %s is unreachable (%s): %s" % (reference.registry, url, reason))
+                raise RegistryUnavailableError("registry %s is unreachable (%s): %s"
+                                               % (reference.registry, url, reason))
 
     @staticmethod
     def _http_error(exc: urllib.error.HTTPError, reference: ImageReference, path: str) -> RegistryError:
@@ -253,9 +256,8 @@ class RegistryClient:
         if exc.code == 404:
             what = "tag or digest %r" % reference.manifest_key if path.startswith("manifests/") else "blob"
             return NotFoundError("%s not found in %s (HTTP 404): check the name and tag" % (what, reference))
-        error = RegistryError("registry %s answered HTTP %d for %s" % (reference.registry, exc.code, reference))
-        error.transient = exc.code in _TRANSIENT_STATUS
-        return error
+        error_type = RegistryUnavailableError if exc.code in _TRANSIENT_STATUS else RegistryError
+        return error_type("registry %s answered HTTP %d for %s" % (reference.registry, exc.code, reference))
 
     # --- manifests -------------------------------------------------------------------------------
     def _get_manifest(self, reference: ImageReference, key: str) -> tuple[dict, str, str]:
@@ -266,7 +268,8 @@ class RegistryClient:
             raise RegistryError("manifest of %s is larger than %d bytes" % (reference, MAX_MANIFEST_BYTES))
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         if key.startswith("sha256:") and key != digest:
-            raise DigestMismatchError("manifest %s of %s is corrupt: its content hashes to %s" % (key, reference, digest))
+            raise DigestMismatchError("manifest %s of %s is corrupt: its content hashes to %s"
+                                      % (key, reference, digest))
         try:
             document = json.loads(body)
         except ValueError:
@@ -287,7 +290,7 @@ class RegistryClient:
                 platform_digest = None  # the install itself will say which platforms the index offers
         return RemoteRevision(digest, platform_digest)
 
-    def resolve(self, reference: ImageReference) -> ResolvedImage:
+    def platform_image(self, reference: ImageReference) -> ResolvedImage:
         """Fetch the manifest for this host's platform, following an index when the reference names one."""
         document, media_type, digest = self._get_manifest(reference, reference.manifest_key)
         index_digest = None
@@ -312,17 +315,8 @@ class RegistryClient:
                 skipped += len(data)
         return response
 
-    def iter_blob(self, reference: ImageReference, digest: str, size: int | None = None):
-        """Yield the blob's bytes, hashing while streaming; resume broken transfers with Range requests.
-
-        The digest is checked when the stream ends: callers must discard what they built from it
-        if DigestMismatchError is raised.
-        """
-        algorithm, _sep, expected = digest.partition(":")
-        try:
-            hasher = hashlib.new(algorithm)
-        except ValueError:
-            raise RegistryError("blob %s of %s uses an unsupported digest algorithm" % (digest, reference))
+    def _blob_chunks(self, reference: ImageReference, digest: str, size: int | None):
+        """The blob's bytes as they arrive; a broken transfer is resumed with a Range request (transient errors)."""
         received = 0
         failures = 0
         response = None
@@ -333,28 +327,27 @@ class RegistryClient:
                 chunk = response.read(CHUNK_SIZE)
                 if not chunk and size is not None and received < size:
                     raise ConnectionError("connection closed after %d of %d bytes" % (received, size))
-            except (AuthenticationError, AuthorizationError, NotFoundError):
-                raise
-            except (RegistryError, OSError, http.client.HTTPException) as exc:
-                if not getattr(exc, "transient", True):
+            except (BackendError, OSError, http.client.HTTPException) as exc:
+                if isinstance(exc, BackendError) and not exc.transient:
                     raise
                 failures += 1
                 if failures > self.retries:
-                    raise RegistryError("download of blob %s from %s failed after %d bytes and %d retries: %s"
-                                        % (digest, reference, received, failures - 1, exc))
+                    raise RegistryUnavailableError("download of blob %s from %s failed after %d bytes and %d retries: "
+                                                   "%s" % (digest, reference, received, failures - 1, exc))
                 if response is not None:
                     response.close()
                 response = None
                 time.sleep(min(0.2 * 2 ** failures, 5.0))
                 continue
             if not chunk:
-                break
+                return
             received += len(chunk)
-            if size is not None and received > size:
-                raise DigestMismatchError("blob %s of %s is larger than its manifest says (%d bytes)"
-                                          % (digest, reference, size))
-            hasher.update(chunk)
             yield chunk
-        if hasher.hexdigest() != expected:
-            raise DigestMismatchError("blob %s of %s is corrupt: its content hashes to %s:%s"
-                                      % (digest, reference, algorithm, hasher.hexdigest()))
+
+    def iter_blob(self, reference: ImageReference, digest: str, size: int | None = None):
+        """Yield the blob's bytes, hashed while they stream and checked against digest and size.
+
+        The digest is checked when the stream ends: callers must discard what they built from it if
+        DigestMismatchError is raised.
+        """
+        return verified(self._blob_chunks(reference, digest, size), digest, size, "%s" % reference)

@@ -9,7 +9,6 @@ had to skip (dangling links on filesystems without links) is left in `warnings`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,25 +18,29 @@ import urllib.error
 from ansible.module_utils.urls import Request
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
-    DigestMismatchError,
     NotFoundError,
     RegistryError,
     SourceError,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
+from ansible_collections.localai.gallery.plugins.module_utils.paths import FILE_SCHEME, local_path
 from ansible_collections.localai.gallery.plugins.module_utils.reference import (
     apply_mirrors,
     is_image_reference,
     parse_reference,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.registry import (
-    CHUNK_SIZE,
     INDEX_TYPES,
     RegistryClient,
     RemoteRevision,
     choose_platform_manifest,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, read_ahead
+from ansible_collections.localai.gallery.plugins.module_utils.streams import (
+    decompressed,
+    file_chunks,
+    read_ahead,
+    verified,
+)
 
 _TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd")
 
@@ -58,33 +61,13 @@ class ImageSource:
         return self.client.current_revision(self.reference)
 
     def fill(self, stage_dir: str) -> str:
-        image = self.client.resolve(self.reference)
+        image = self.client.platform_image(self.reference)
         extractor = LayerExtractor(stage_dir)
         for layer in image.layers:
             blob = self.client.iter_blob(self.reference, layer["digest"], layer.get("size"))
             extractor.extract(read_ahead(decompressed(blob)))
         self.warnings = extractor.warnings
         return image.digest
-
-
-def _verified_file_chunks(handle, digest: str, size: int | None, label: str, given_by_user: bool = False):
-    algorithm, _sep, expected = digest.partition(":")
-    hasher = hashlib.new(algorithm)
-    received = 0
-    while True:
-        chunk = handle.read(CHUNK_SIZE)
-        if not chunk:
-            break
-        received += len(chunk)
-        hasher.update(chunk)
-        yield chunk
-    if given_by_user and hasher.hexdigest() != expected:
-        raise DigestMismatchError("%s does not match the sha256 given: expected %s, the download hashes to %s; "
-                                  "check the sha256 option (or the gallery entry's sha256)"
-                                  % (label, expected, hasher.hexdigest()))
-    if hasher.hexdigest() != expected or (size is not None and received != size):
-        raise DigestMismatchError("blob %s in %s is corrupt: its content hashes to %s:%s"
-                                  % (digest, label, algorithm, hasher.hexdigest()))
 
 
 class OciArchiveSource:
@@ -147,7 +130,7 @@ class OciArchiveSource:
                     handle = archive.extractfile(self._blob_name(layer["digest"]))
                 except KeyError:
                     raise SourceError("OCI archive %s lacks layer %s" % (self.path, layer["digest"]))
-                chunks = _verified_file_chunks(handle, layer["digest"], layer.get("size"), self.path)
+                chunks = verified(file_chunks(handle), layer["digest"], layer.get("size"), self.path)
                 extractor.extract(decompressed(chunks))
         self.warnings = extractor.warnings
         return top_digest
@@ -158,7 +141,7 @@ class DirectorySource:
 
     def __init__(self, uri: str) -> None:
         self.uri = uri
-        self.path = uri[len("file://"):] if uri.startswith("file://") else uri
+        self.path = local_path(uri)
         self.warnings: list[str] = []
 
     def __str__(self) -> str:
@@ -196,7 +179,7 @@ class TarballSource:
             if self.uri.startswith(("http://", "https://")):
                 handle = self.request.open("GET", self.uri)
             else:
-                handle = open(self.uri[len("file://"):] if self.uri.startswith("file://") else self.uri, "rb")
+                handle = open(local_path(self.uri), "rb")
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 raise NotFoundError("%s not found (HTTP 404)" % self.uri)
@@ -204,7 +187,7 @@ class TarballSource:
         except (urllib.error.URLError, OSError) as exc:
             raise SourceError("cannot open %s: %s" % (self.uri, getattr(exc, "reason", exc)))
         with handle:
-            chunks = _verified_file_chunks(handle, self.digest, None, self.uri, given_by_user=True)
+            chunks = verified(file_chunks(handle), self.digest, None, self.uri, user_checksum=True)
             extractor = LayerExtractor(stage_dir)
             extractor.extract(read_ahead(decompressed(chunks)))
         self.warnings = extractor.warnings
@@ -218,7 +201,7 @@ def open_source(uri: str, client: RegistryClient, registry_mirrors: dict[str, st
         return OciArchiveSource(uri, client.wanted_platform)
     if uri.startswith(("http://", "https://")) or uri.endswith(_TARBALL_SUFFIXES):
         return TarballSource(uri, sha256, client.http)
-    if uri.startswith(("file://", "/", "./", "../")) or os.path.isdir(uri):
+    if uri.startswith((FILE_SCHEME, "/", "./", "../")) or os.path.isdir(uri):
         return DirectorySource(uri)
     if is_image_reference(uri):
         return ImageSource(uri, client, registry_mirrors)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import shutil
 import stat
 import time
 import uuid
@@ -32,6 +31,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     LockTimeoutError,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.metadata import write_metadata
+from ansible_collections.localai.gallery.plugins.module_utils.paths import lstat_mode, remove_entry
 
 try:
     import ctypes
@@ -95,16 +95,6 @@ def is_runnable(directory: str) -> bool:
         return False
 
 
-def _remove_tree(path: str) -> None:
-    try:
-        if stat.S_ISDIR(os.lstat(path).st_mode):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 class BackendStore:
     """One backends directory and the operations that change it."""
 
@@ -112,6 +102,7 @@ class BackendStore:
         self.path = os.path.abspath(backends_path)
         self.work_path = os.path.join(self.path, WORK_DIR)
         self.lock_timeout = lock_timeout
+        self.recovered: list[str] = []
 
     def backend_dir(self, name: str) -> str:
         return os.path.join(self.path, validate_backend_name(name))
@@ -136,9 +127,10 @@ class BackendStore:
                         raise
                     if time.monotonic() >= deadline:
                         raise LockTimeoutError("another run holds the lock on %s; gave up after %g seconds (raise "
-                                               "lock_timeout or wait for it to finish)" % (self.path, self.lock_timeout))
+                                               "lock_timeout or wait for it to finish)"
+                                               % (self.path, self.lock_timeout))
                     time.sleep(0.05)
-            self.recover()
+            self.recovered = self.recover()
             yield self
         finally:
             os.close(descriptor)
@@ -169,9 +161,16 @@ class BackendStore:
                 os.rename(work_path, os.path.join(self.path, name))
                 actions.append("restored %s" % name)
                 continue
-            _remove_tree(work_path)
+            remove_entry(work_path, ignore_errors=True)
             actions.append("removed %s" % os.path.relpath(work_path, self.path))
         return actions
+
+    def recover_leftovers(self) -> list[str]:
+        """For runs that change nothing: finish what a killed run left, taking the lock only when there is any."""
+        if not self.has_leftovers():
+            return []
+        with self.locked():
+            return self.recovered
 
     def has_leftovers(self) -> bool:
         """True when a killed run left work directories (cheap: two listdirs, no lock)."""
@@ -195,7 +194,7 @@ class BackendStore:
             yield stage_dir
         finally:
             if os.path.lexists(stage_dir):
-                shutil.rmtree(stage_dir, ignore_errors=True)
+                remove_entry(stage_dir, ignore_errors=True)
 
     def commit(self, name: str, stage_dir: str, metadata: dict, require_run_file: bool = True,
                ownership: owners.Ownership | None = None) -> str:
@@ -205,10 +204,7 @@ class BackendStore:
         elsewhere two renames, and a backup stranded by a kill is restored by the next run.
         """
         if require_run_file:
-            try:
-                mode = os.lstat(os.path.join(stage_dir, RUN_FILE)).st_mode
-            except FileNotFoundError:
-                mode = None
+            mode = lstat_mode(os.path.join(stage_dir, RUN_FILE))
             if mode is None or not stat.S_ISREG(mode):
                 raise InvalidBackendError("%s is not a valid backend: run file not found (the image has no regular "
                                           "file run.sh at its root)" % name)
@@ -219,7 +215,7 @@ class BackendStore:
         owners.apply(stage_dir, ownership)
         target = self.backend_dir(name)
         if os.path.lexists(target) and exchange_paths(stage_dir, target):
-            shutil.rmtree(stage_dir, ignore_errors=True)  # now the replaced version
+            remove_entry(stage_dir, ignore_errors=True)  # now the replaced version
             return target
         # Fallback without an atomic exchange: current -> backup, staging -> current, restore on failure.
         backup = None
@@ -233,7 +229,7 @@ class BackendStore:
                 os.rename(backup, target)
             raise
         if backup:
-            _remove_tree(backup)
+            remove_entry(backup, ignore_errors=True)
         return target
 
     def delete(self, name: str) -> None:
@@ -243,4 +239,4 @@ class BackendStore:
             return
         aside = self._work_dir(REMOVING, name)
         os.rename(target, aside)
-        _remove_tree(aside)
+        remove_entry(aside, ignore_errors=True)

@@ -1,14 +1,21 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Byte-stream plumbing for layers: decompression by magic bytes, a read-ahead thread, exact reads."""
+"""Byte-stream plumbing for layers: digest checks while streaming, decompression by magic bytes, a read-ahead
+thread, exact reads."""
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import zlib
 
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, MissingLibraryError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    CorruptLayerError,
+    DigestMismatchError,
+    MissingLibraryError,
+    SourceError,
+)
 
 try:
     import zstandard
@@ -18,6 +25,43 @@ except ImportError:
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 OUTPUT_CHUNK = 1 << 20
+CHUNK_SIZE = 1 << 20
+
+
+def verified(chunks, digest: str, size: int | None = None, label: str = "", user_checksum: bool = False):
+    """Yield the chunks while hashing them: more than `size` bytes fails at once, a wrong digest at the end.
+
+    `user_checksum` says the digest is a sha256 the user gave (a tarball), not one a manifest names.
+    """
+    algorithm, _sep, expected = digest.partition(":")
+    try:
+        hasher = hashlib.new(algorithm)
+    except ValueError:
+        raise SourceError("digest %s of %s uses an unsupported algorithm" % (digest, label))
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        if size is not None and received > size:
+            raise DigestMismatchError("blob %s of %s is larger than its manifest says (%d bytes)"
+                                      % (digest, label, size))
+        hasher.update(chunk)
+        yield chunk
+    if user_checksum and hasher.hexdigest() != expected:
+        raise DigestMismatchError("%s does not match the sha256 given: expected %s, the download hashes to %s; check "
+                                  "the sha256 option (or the gallery entry's sha256)"
+                                  % (label, expected, hasher.hexdigest()))
+    if hasher.hexdigest() != expected or (size is not None and received != size):
+        raise DigestMismatchError("blob %s of %s is corrupt: its content hashes to %s:%s (%d bytes)"
+                                  % (digest, label, algorithm, hasher.hexdigest(), received))
+
+
+def file_chunks(handle):
+    """Read a file object in CHUNK_SIZE pieces."""
+    while True:
+        chunk = handle.read(CHUNK_SIZE)
+        if not chunk:
+            return
+        yield chunk
 
 
 class _ChunkReader:
@@ -48,7 +92,7 @@ def _gunzip(first: bytes, rest):
             try:
                 output = inflater.decompress(pending, OUTPUT_CHUNK)
             except zlib.error as exc:
-                raise BackendError("a gzip layer is corrupt: %s" % exc)
+                raise CorruptLayerError("a gzip layer is corrupt: %s" % exc)
             if output:
                 yield output
             if inflater.eof:
@@ -60,18 +104,19 @@ def _gunzip(first: bytes, rest):
         if pending is None:
             break
     if not inflater.eof:
-        raise BackendError("a gzip layer is truncated")
+        raise CorruptLayerError("a gzip layer is truncated")
 
 
 def _unzstd(first: bytes, rest):
     if zstandard is None:
-        raise MissingLibraryError("zstandard", "to extract zstd-compressed layers (pip install zstandard on the target)")
+        raise MissingLibraryError("zstandard",
+                                  "to extract zstd-compressed layers (pip install zstandard on the target)")
     decompressor = zstandard.ZstdDecompressor()
     try:
         yield from decompressor.read_to_iter(_ChunkReader(first, rest), read_size=OUTPUT_CHUNK,
                                              write_size=OUTPUT_CHUNK)
     except zstandard.ZstdError as exc:
-        raise BackendError("a zstd layer is corrupt: %s" % exc)
+        raise CorruptLayerError("a zstd layer is corrupt: %s" % exc)
 
 
 def decompressed(chunks):
@@ -167,7 +212,7 @@ class ExactReader:
         remaining = size
         while remaining:
             if not self._buffer and not self._fill():
-                raise BackendError("a layer ended in the middle of an entry (%d bytes missing)" % remaining)
+                raise CorruptLayerError("a layer ended in the middle of an entry (%d bytes missing)" % remaining)
             piece = self._buffer[:remaining]
             self._buffer = self._buffer[len(piece):]
             remaining -= len(piece)

@@ -142,64 +142,16 @@ ansible_facts:
       elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.localai.gallery.plugins.module_utils.capability import (
-    detect_capability,
-    detect_gpus,
-    validate_capability_option,
-)
-from ansible_collections.localai.gallery.plugins.module_utils.common import (
-    BACKENDS_PATH_SPEC,
-    REGISTRY_SPEC,
-    host_probe,
-    registry_client,
-)
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.module_utils.listing import list_backends
-from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource
-from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
-from ansible_collections.localai.gallery.plugins.module_utils.upgrade import annotate_rows, check_upgrades
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import BackendsModule
+from ansible_collections.localai.gallery.plugins.module_utils.flow_facts import FactsRequest, gather_facts
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=dict(galleries={"type": "list", "elements": "dict"},
-                                              gallery_index={"type": "list", "elements": "dict"},
-                                              **BACKENDS_PATH_SPEC, **REGISTRY_SPEC),
-                           supports_check_mode=True)
-    params = module.params
-    probe = host_probe(module)
-    gpu = detect_gpus(probe)
-    upgrades = {}
-    try:
-        capability = detect_capability(probe, validate_capability_option(params["capability"]), gpu)
-        backends, warnings = list_backends(params["backends_path"], params["system_backends_path"],
-                                           capability["capability"])
-        if params["gallery_index"] is not None:
-            client = registry_client(params)
-
-            def remote_digest(uri: str) -> str:
-                return ImageSource(uri, client, params["registry_mirrors"]).current_revision().digest
-
-            upgrades, checked, check_warnings = check_upgrades(backends, params["gallery_index"], remote_digest)
-            annotate_rows(backends, checked)
-            warnings += check_warnings
-    except BackendError as exc:
-        module.fail_json(msg="cannot gather backend facts: %s" % exc)
-    except OSError as exc:
-        module.fail_json(msg="cannot list backends in %s: %s" % (params["backends_path"], exc))
-    for name in BackendStore(params["backends_path"]).stranded_backups():
-        warnings.append("backend %s is stranded in a backup by a killed run; the next install or removal on this "
-                        "host restores it" % name)
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(changed=False, ansible_facts={
-        "localai_gpu_vendor": gpu["vendor"], "localai_gpu_vendor_source": gpu["vendor_source"],
-        "localai_gpu_vram_bytes": gpu["vram_bytes"], "localai_gpus": gpu["gpus"],
-        "localai_capability": capability["capability"], "localai_capability_source": capability["source"],
-        "localai_capability_reason": capability["reason"], "localai_backends": backends,
-        "localai_backends_warnings": warnings, "localai_backends_upgrades": upgrades,
-    })
+    module = BackendsModule(argument_spec=dict(galleries={"type": "list", "elements": "dict"},
+                                               gallery_index={"type": "list", "elements": "dict"}),
+                            fragments=("backends", "registry"), supports_check_mode=True)
+    module.run(lambda: gather_facts(FactsRequest(module.params), module.host_probe(), module.registry_client),
+               "cannot gather backend facts")
 
 
 if __name__ == "__main__":

@@ -58,14 +58,13 @@ options:
   galleries:
     description:
       - Galleries to look O(name) up in, in order. Each is V(name), V(url) and optionally V(mirrors), a list of URLs
-        tried in order when V(url) fails. URLs may be C(http(s)://), C(file://), a path on the controller, or
+        tried in order when V(url) fails. URLs may be C(http://), C(https://), C(file://), a path on the controller, or
         V(github:owner/repo/path@branch).
-      - Read on the controller by the action plugin; when every source fails, the last good copy is used.
+      - When not set, LocalAI's official backend index, V(github:mudler/LocalAI/backend/index.yaml@master).
+      - Read on the controller by the action plugin, once per playbook run; when every source fails, the last good
+        copy is used.
     type: list
     elements: dict
-    default:
-      - name: localai
-        url: github:mudler/LocalAI/backend/index.yaml@master
   state:
     description:
       - V(present) installs when the backend is missing or not runnable.
@@ -217,65 +216,37 @@ reason:
   sample: not installed
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.localai.gallery.plugins.module_utils.common import (
-    BACKENDS_PATH_SPEC,
-    REGISTRY_SPEC,
-    STORE_SPEC,
-    host_probe,
-    registry_client,
-)
-from ansible_collections.localai.gallery.plugins.module_utils.errors import (
-    AllSourcesFailedError,
-    BackendError,
-    MissingLibraryError,
-)
-from ansible_collections.localai.gallery.plugins.module_utils.install_flow import InstallRequest, run_install
-from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller
-from ansible_collections.localai.gallery.plugins.module_utils.ownership import Ownership
-from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import BackendInstaller
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import BackendsModule
+from ansible_collections.localai.gallery.plugins.module_utils.flow_install import InstallRequest, run_install
 
 
 def main() -> None:
-    argument_spec = dict(
-        name={"type": "str", "required": True},
-        uri={"type": "str"},
-        alias={"type": "str"},
-        sha256={"type": "str"},
-        galleries={"type": "list", "elements": "dict",
-                   "default": [{"name": "localai", "url": "github:mudler/LocalAI/backend/index.yaml@master"}]},
-        state={"type": "str", "choices": ["present", "latest"], "default": "present"},
-        force={"type": "bool", "default": False},
-        owner={"type": "str"},
-        group={"type": "str"},
-        gallery_entry={"type": "dict"},
-        gallery_candidates={"type": "dict"},
-        **BACKENDS_PATH_SPEC,
-        **REGISTRY_SPEC,
-        **STORE_SPEC,
+    module = BackendsModule(
+        argument_spec=dict(
+            name={"type": "str", "required": True},
+            uri={"type": "str"},
+            alias={"type": "str"},
+            sha256={"type": "str"},
+            galleries={"type": "list", "elements": "dict"},
+            state={"type": "str", "choices": ["present", "latest"], "default": "present"},
+            force={"type": "bool", "default": False},
+            owner={"type": "str"},
+            group={"type": "str"},
+            gallery_entry={"type": "dict"},
+            gallery_candidates={"type": "dict"},
+        ),
+        fragments=("backends", "registry", "store"),
+        supports_check_mode=True,
+        required_one_of=[("uri", "gallery_entry")],
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("uri", "gallery_entry")])
-    params = module.params
-    try:
-        ownership = Ownership.from_names(params["owner"], params["group"])
-        installer = BackendInstaller(BackendStore(params["backends_path"], params["lock_timeout"]),
-                                     registry_client(params), params["registry_mirrors"], module.check_mode,
-                                     ownership)
-        result = run_install(InstallRequest(params), installer, host_probe(module), module.warn)
-    except MissingLibraryError as exc:
-        module.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason))
-    except AllSourcesFailedError as exc:
-        module.fail_json(msg="cannot install %s: %s" % (params["name"], exc),
-                         attempts=[{"source": source, "error": str(error)} for source, error in exc.attempts])
-    except BackendError as exc:
-        module.fail_json(msg="cannot install %s: %s" % (params["name"], exc))
-    except OSError as exc:
-        module.fail_json(msg="cannot install %s into %s: %s" % (params["name"], params["backends_path"], exc))
-    if not module._diff:
-        result.pop("diff")
-    module.exit_json(**result)
+
+    def install() -> dict:
+        installer = BackendInstaller(module.store(), module.registry_client(), module.params["registry_mirrors"],
+                                     module.ownership())
+        return run_install(InstallRequest(module.params, module.check_mode), installer, module.host_probe())
+
+    module.run(install, "cannot install %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -56,44 +56,15 @@ removed:
   sample: [llama-cpp, cuda12-llama-cpp]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.localai.gallery.plugins.module_utils.capability import (
-    detect_capability,
-    validate_capability_option,
-)
-from ansible_collections.localai.gallery.plugins.module_utils.common import BACKENDS_PATH_SPEC, STORE_SPEC, host_probe
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, SystemBackendError
-from ansible_collections.localai.gallery.plugins.module_utils.listing import plan_removal
-from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import BackendsModule
+from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import RemoveRequest, run_remove
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=dict(name={"type": "str", "required": True}, **BACKENDS_PATH_SPEC,
-                                              **STORE_SPEC),
-                           supports_check_mode=True)
-    params = module.params
-    store = BackendStore(params["backends_path"], params["lock_timeout"])
-    try:
-        # Which build an alias names depends on the capability, as in LocalAI's listing.
-        capability = detect_capability(host_probe(module), validate_capability_option(params["capability"]))["capability"]
-        removed = plan_removal(store.path, params["system_backends_path"], params["name"], capability)
-        if removed and not module.check_mode:
-            with store.locked():
-                removed = plan_removal(store.path, params["system_backends_path"], params["name"], capability)
-                for directory in removed:
-                    store.delete(directory)
-    except SystemBackendError as exc:
-        module.fail_json(msg="cannot remove %s: %s" % (params["name"], exc))
-    except BackendError as exc:
-        module.fail_json(msg="cannot remove %s: %s" % (params["name"], exc))
-    except OSError as exc:
-        module.fail_json(msg="cannot remove %s from %s: %s" % (params["name"], store.path, exc))
-    result = {"changed": bool(removed), "removed": removed}
-    if module._diff:
-        result["diff"] = {"before": {"backends": sorted(removed)}, "after": {"backends": []},
-                          "before_header": store.path, "after_header": store.path}
-    module.exit_json(**result)
+    module = BackendsModule(argument_spec=dict(name={"type": "str", "required": True}),
+                            fragments=("backends", "store"), supports_check_mode=True)
+    module.run(lambda: run_remove(RemoveRequest(module.params, module.check_mode), module.store(), module.host_probe()),
+               "cannot remove %s" % module.params["name"])
 
 
 if __name__ == "__main__":

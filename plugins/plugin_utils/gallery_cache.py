@@ -21,7 +21,8 @@ from contextlib import contextmanager
 import yaml
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import GalleryError
+from ansible_collections.localai.gallery.plugins.module_utils.paths import local_path
 
 try:
     from yaml import CSafeLoader as GalleryLoader
@@ -30,10 +31,6 @@ except ImportError:
 
 DEFAULT_GALLERIES = [{"name": "localai", "url": "github:mudler/LocalAI/backend/index.yaml@master"}]
 CACHE_DIR_ENV = "LOCALAI_GALLERY_CACHE_DIR"
-
-
-class GalleryError(BackendError):
-    """A gallery that cannot be read from any source and has no last good copy."""
 
 
 def expand_url(url: str) -> str:
@@ -82,6 +79,12 @@ def current_run_id() -> str:
 
 
 class GalleryCache:
+    """Gallery indexes on the controller, read at most once per playbook run and kept as a last good copy.
+
+    Each URL's entries are stored as JSON under `cache_dir` with the ETag and the id of the run that fetched
+    them; a file lock makes the forks of one run wait for the first one instead of all downloading.
+    """
+
     def __init__(self, cache_dir: str | None = None, run_id: str | None = None, resolve_path=None,
                  validate_certs: bool = True) -> None:
         self.cache_dir = cache_dir or os.environ.get(CACHE_DIR_ENV) or os.path.join(
@@ -131,7 +134,7 @@ class GalleryCache:
                 raise GalleryError("HTTP %d" % exc.code)
             except (urllib.error.URLError, OSError) as exc:
                 raise GalleryError(str(getattr(exc, "reason", exc)))
-        path = self.resolve_path(url[len("file://"):] if url.startswith("file://") else url)
+        path = self.resolve_path(local_path(url))
         try:
             with open(path, "rb") as gallery_file:
                 return gallery_file.read(), None

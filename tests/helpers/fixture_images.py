@@ -49,7 +49,8 @@ def push_links(url: str, repository: str, tag: str) -> str:
     files = [entry("run.sh", RUN_SH, mode=0o644), entry("venv/bin", kind="dir"),
              entry("venv/bin/python", kind="symlink", target="/usr/bin/python3"),
              entry("venv/bin/python3", kind="symlink", target="python"),
-             entry("lib/libfoo.so.1.2", "soname target"), entry("lib/libfoo.so.1", kind="symlink", target="libfoo.so.1.2"),
+             entry("lib/libfoo.so.1.2", "soname target"),
+             entry("lib/libfoo.so.1", kind="symlink", target="libfoo.so.1.2"),
              entry("lib/libfoo.so", kind="symlink", target="libfoo.so.1"),
              entry("lib/libcuda.so.1", kind="symlink", target="/usr/lib/x86_64-linux-gnu/libcuda.so.1"),
              entry("lib/version.txt", tag + "\n")]

@@ -148,7 +148,8 @@ class Pusher:
         for blob, media_type in raw_layers or []:
             descriptors.append({"mediaType": media_type, "digest": self.push_blob(repository, blob),
                                 "size": len(blob)})
-        config = json.dumps({"architecture": architecture, "os": os_name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        config = json.dumps({"architecture": architecture, "os": os_name,
+                             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
                              "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
         manifest_type = OCI_MANIFEST if manifest_format == "oci" else DOCKER_MANIFEST
         document = {"schemaVersion": 2, "mediaType": manifest_type,

@@ -37,7 +37,8 @@ class LoopbackSshd:
             handle.writelines("ListenAddress %s:%d\n" % (address, self.port) for address in self.addresses)
             handle.write("HostKey %s/host_key\nPidFile %s\nAuthorizedKeysFile %s/authorized_keys\n"
                          "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUsePAM no\nStrictModes no\n"
-                         "MaxStartups 50:30:100\nSubsystem sftp internal-sftp\n" % (self.directory, self.pid_path, self.directory))
+                         "MaxStartups 50:30:100\nSubsystem sftp internal-sftp\n"
+                         % (self.directory, self.pid_path, self.directory))
         subprocess.run(["/usr/sbin/sshd", "-f", config], check=True)
         for address in self.addresses:
             deadline = time.monotonic() + 15

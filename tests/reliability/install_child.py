@@ -17,14 +17,13 @@ import signal
 import sys
 import time
 
-TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(TESTS), "build", "collections"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for helpers
 
+# The collection comes from PYTHONPATH (a collections path), as for every other test.
 from ansible_collections.localai.gallery.plugins.module_utils import layers, store  # noqa: E402
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError  # noqa: E402
-from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller  # noqa: E402
-from ansible_collections.localai.gallery.plugins.module_utils.listing import plan_removal  # noqa: E402
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient  # noqa: E402
+from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import plan_removal  # noqa: E402
+from helpers.engine import Engine  # noqa: E402
 
 
 def die() -> None:
@@ -93,9 +92,9 @@ def main() -> int:
                     backend_store.delete(directory)
             result = {"removed": removed}
         else:
-            client = RegistryClient(retries=args.retries)
-            result = BackendInstaller(backend_store, client).install(args.name, [args.uri], {"uri": args.uri},
-                                                                     force=args.force)
+            change = Engine(args.backends, lock_timeout=args.lock_timeout, retries=args.retries).install(
+                args.name, [args.uri], {"uri": args.uri}, force=args.force)
+            result = {"changed": change.changed, "reason": change.reason, "digest": change.digest}
     except BackendError as exc:
         print(str(exc))
         return 3

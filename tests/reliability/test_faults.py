@@ -15,13 +15,12 @@ import time
 
 import pytest
 
+from helpers.engine import Engine
 from helpers.fault_proxy import FaultProxy
 from helpers.images import Pusher, backend_files, entry
 from helpers.registry_server import RegistryServer
 from ansible_collections.localai.gallery.plugins.module_utils.errors import NoSpaceError
-from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller
-from ansible_collections.localai.gallery.plugins.module_utils.listing import list_backends
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, validate_backend_name
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "install_child.py")
@@ -33,8 +32,8 @@ def child(*args: str) -> subprocess.Popen:
                             text=True)
 
 
-def install(backends_path: str, name: str, uri: str, **kwargs) -> dict:
-    return BackendInstaller(BackendStore(backends_path), RegistryClient(retries=0)).install(name, [uri], {}, **kwargs)
+def install(backends_path: str, name: str, uri: str, **kwargs):
+    return Engine(backends_path, retries=0).install(name, [uri], {}, **kwargs)
 
 
 def visible(backends_path: str) -> dict[str, str]:
@@ -102,7 +101,7 @@ def test_sigkill_keeps_a_whole_backend_listed_and_the_next_run_converges(two_ver
 
     result = install(backends_path, "b", two_versions, state="latest")
     assert visible(backends_path) == {"b": "v2"}
-    assert result["changed"] is (point != "after-exchange")
+    assert result.changed is (point != "after-exchange")
     assert on_disk(backends_path) == CLEAN + ["b"]
 
 

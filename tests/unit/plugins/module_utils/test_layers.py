@@ -31,7 +31,8 @@ def test_files_dirs_links_and_modes(tmp_path, compression):
     root = tmp_path / "root"
     root.mkdir()
     extract(root, [entry("bin", kind="dir", mode=0o500), entry("bin/run", "x", mode=0o4755),
-                   entry("bin/alias", kind="symlink", target="run"), entry("bin/hard", kind="hardlink", target="bin/run"),
+                   entry("bin/alias", kind="symlink", target="run"),
+                   entry("bin/hard", kind="hardlink", target="bin/run"),
                    entry("deep/implicit/file.txt", "content" * 5000)], compression=compression)
     found = tree(root)
     assert found["bin"] == ("dir", "0o700")  # u+rwx added
@@ -148,7 +149,8 @@ def test_filesystem_refusing_symlinks_gets_copies_in_dependency_order(tmp_path, 
     monkeypatch.setattr(os, "symlink", refuse)
     root = tmp_path / "root"
     root.mkdir()
-    extract(root, [entry("second", kind="symlink", target="first"), entry("first", kind="symlink", target="lib/real.so"),
+    extract(root, [entry("second", kind="symlink", target="first"),
+                   entry("first", kind="symlink", target="lib/real.so"),
                    entry("lib/real.so", "payload"), entry("libdir", kind="symlink", target="lib")])
     found = tree(root)
     assert found["first"][2] == found["second"][2] == b"payload"

@@ -8,7 +8,8 @@ import os
 import pytest
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import SystemBackendError
-from ansible_collections.localai.gallery.plugins.module_utils.listing import list_backends, plan_removal
+from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
+from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import plan_removal
 
 
 def backend(root, directory, metadata=None, run=True, raw=None):

@@ -18,19 +18,24 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     preference_tokens,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.module_utils.gallery import find_entry, is_meta
-from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller
-from ansible_collections.localai.gallery.plugins.module_utils.listing import list_backends, plan_removal
-from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
-from ansible_collections.localai.gallery.plugins.module_utils.resolve import (
-    NoVariantError,
+from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import (
+    BackendInstaller,
+    ConcreteBackend,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
+from ansible_collections.localai.gallery.plugins.module_utils.errors import NoVariantError
+from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import plan_removal
+from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
     is_compatible,
+    is_meta,
     resolve_meta,
     upstream_key,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
+from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
-from ansible_collections.localai.gallery.plugins.module_utils.upgrade import check_upgrades
+from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import check_upgrades
+from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry
 
 GIB = 1024 ** 3
 CAPS_TEST = "pkg/system/capabilities_test.go"
@@ -98,7 +103,8 @@ def test_capability_detection(tmp_path, source, vendor, vram, cuda12, cuda13, ca
     (CAPS_TEST + ':171 Entry("unknown capability")', "some-future-accelerator", ("cpu",)),
     (CAPS_TEST + ':184 "matches a capability by prefix so a refined one keeps its vendor order"',
      "nvidia-l4t-cuda-13", ("cuda", "vulkan", "cpu")),
-    ("pkg/system/capabilities.go:454 preferenceTokens lowercases the capability", "AMD", ("rocm", "hip", "vulkan", "cpu")),
+    ("pkg/system/capabilities.go:454 preferenceTokens lowercases the capability", "AMD",
+     ("rocm", "hip", "vulkan", "cpu")),
 ])
 def test_backend_preference_tokens(source, capability, tokens):
     del source
@@ -358,7 +364,8 @@ def _install_from_directory(tmp_path, name, metadata):
     (source / "run.sh").write_text("#!/bin/sh\necho ok")
     backends = tmp_path / "backends"
     installer = BackendInstaller(BackendStore(str(backends)), RegistryClient())
-    installer.install(name, [str(source)], dict(metadata, uri=str(source)))
+    installer.install(ConcreteBackend(name, [str(source)], alias=metadata.get("alias", ""),
+                                      version=metadata.get("version", "")))
     return read_metadata(str(backends / name)), str(source)
 
 
@@ -387,10 +394,14 @@ def test_metadata_alias(tmp_path):
 
 
 def test_meta_metadata_records_the_concretes_version(tmp_path):
-    """core/gallery/backends.go:253-258 metaMetadata{MetaBackendFor, Name, GalleryURL, InstalledAt, Version: best.Version}."""
+    """core/gallery/backends.go:253-258 metaMetadata{MetaBackendFor, Name, GalleryURL, InstalledAt,
+    Version: bestBackend.Version}."""
     _install_from_directory(tmp_path, "cuda12-x", {"version": "3.1"})
-    installer = BackendInstaller(BackendStore(str(tmp_path / "backends")), RegistryClient())
-    installer.link_meta("x", "cuda12-x", "https://g/index.yaml", "3.1")
+    store = BackendStore(str(tmp_path / "backends"))
+    installer = BackendInstaller(store, RegistryClient())
+    with store.locked():
+        concrete = ConcreteBackend("cuda12-x", ["/src"], gallery_url="https://g/index.yaml", version="3.1")
+        installer.apply(installer.plan_meta("x", concrete))
     metadata = read_metadata(str(tmp_path / "backends" / "x"))
     assert list(metadata)[:2] == ["meta_backend_for", "name"] and metadata["meta_backend_for"] == "cuda12-x"
     assert metadata["version"] == "3.1"

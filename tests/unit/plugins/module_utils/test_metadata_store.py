@@ -16,7 +16,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.store import Backe
 
 
 def test_metadata_is_localai_key_order_with_empty_keys_omitted_and_extra_keys_kept():
-    text = render_metadata({"digest": "sha256:x", "uri": "quay.io/a:b", "name": "cuda12-llama-cpp", "alias": "llama-cpp",
+    text = render_metadata({"digest": "sha256:x", "uri": "quay.io/a:b", "name": "cuda12-llama-cpp",
+                            "alias": "llama-cpp",
                             "version": "", "future_key": {"a": 1}, "installed_at": "2026-01-01T00:00:00Z",
                             "gallery_url": "https://g/index.yaml?a=1&b=<2>"})
     assert list(json.loads(text)) == ["alias", "name", "gallery_url", "installed_at", "uri", "digest", "future_key"]
@@ -100,7 +101,7 @@ def test_swap_is_one_atomic_exchange_where_the_kernel_has_it(backends_path, monk
 
 def test_fallback_swap_and_a_stranded_backup_is_restored(backends_path, monkeypatch):
     from ansible_collections.localai.gallery.plugins.module_utils import store as store_module
-    from ansible_collections.localai.gallery.plugins.module_utils.listing import list_backends
+    from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
 
     store = BackendStore(backends_path)
     _stage_with(store, "cpu-x", {"run.sh": "v1"})

@@ -7,14 +7,15 @@ import os
 
 import pytest
 
-from ansible_collections.localai.gallery.plugins.module_utils.gallery import is_meta, meta_candidates
-from ansible_collections.localai.gallery.plugins.module_utils.resolve import (
+from ansible_collections.localai.gallery.plugins.module_utils.errors import NoVariantError
+from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
     VENDOR_FALLBACK,
-    NoVariantError,
     is_compatible,
+    is_meta,
     resolve_meta,
     upstream_key,
 )
+from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import meta_candidates
 from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import parse_gallery
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "localai-backend-index.yaml.gz")

@@ -1,16 +1,11 @@
-"""The controller's gallery cache against a real HTTP server with ETags."""
+"""The controller's gallery cache and parser on files (the HTTP side: tests/integration/engine)."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers.gallery_server import GalleryServer
-
-from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import (
-    GalleryCache,
-    GalleryError,
-    expand_url,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.errors import GalleryError
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import GalleryCache, expand_url
 
 GALLERY = b"""
 - &meta
@@ -23,44 +18,24 @@ GALLERY = b"""
 """
 
 
-@pytest.fixture
-def server():
-    gallery_server = GalleryServer({"/index.yaml": GALLERY, "/map.yaml": b"a: 1\n", "/page.html": b"<html>hi</html>",
-                                    "/empty.yaml": b""})
-    yield gallery_server
-    gallery_server.stop()
-
-
-def test_once_per_run_then_revalidated_with_etag(server, tmp_path):
-    gallery = {"name": "g", "url": server.url + "/index.yaml"}
-    for _host in range(5):
-        entries = GalleryCache(str(tmp_path), run_id="run-1").load(gallery)
-    assert server.requests == [("/index.yaml", 200)]
-    assert entries[1]["capabilities"] == {"default": "cpu-llama-cpp"} and entries[1]["alias"] == "llama-cpp"
-    GalleryCache(str(tmp_path), run_id="run-2").load(gallery)
-    assert server.requests[-1] == ("/index.yaml", 304)
-
-
-def test_mirrors_then_last_good_copy(server, tmp_path):
-    gallery = {"name": "g", "url": server.url + "/gone.yaml", "mirrors": [server.url + "/index.yaml"]}
-    assert len(GalleryCache(str(tmp_path), run_id="1").load(gallery)) == 2
-    server.documents.pop("/index.yaml")
-    cache = GalleryCache(str(tmp_path), run_id="2")
-    assert len(cache.load(gallery)) == 2
-    assert "every source failed" in cache.warnings[0] and "last good copy" in cache.warnings[0]
-
-
-@pytest.mark.parametrize("path, found", [("/map.yaml", "a mapping with keys a"), ("/page.html", "text starting"),
-                                         ("/empty.yaml", "an empty document"), ("/missing.yaml", "HTTP 404")])
-def test_unreadable_gallery_names_gallery_and_what_was_found(server, tmp_path, path, found):
-    with pytest.raises(GalleryError, match="gallery mine .*%s" % found):
-        GalleryCache(str(tmp_path), run_id="1").load({"name": "mine", "url": server.url + path})
-
-
-def test_file_paths_and_github_urls(tmp_path):
+def test_anchors_and_merge_keys_are_resolved(tmp_path):
     index = tmp_path / "index.yaml"
     index.write_bytes(GALLERY)
-    assert len(GalleryCache(str(tmp_path / "c"), run_id="1").load({"name": "f", "url": "file://%s" % index})) == 2
+    entries = GalleryCache(str(tmp_path / "c"), run_id="1").load({"name": "f", "url": "file://%s" % index})
+    assert entries[1]["capabilities"] == {"default": "cpu-llama-cpp"} and entries[1]["alias"] == "llama-cpp"
+
+
+@pytest.mark.parametrize("content, found", [(b"a: 1\n", "a mapping with keys a"), (b"<html>hi</html>", "text starting"),
+                                            (b"", "an empty document"), (None, "No such file")])
+def test_unreadable_gallery_file_names_gallery_and_what_was_found(tmp_path, content, found):
+    path = tmp_path / "gallery.yaml"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(GalleryError, match="gallery mine .*%s" % found):
+        GalleryCache(str(tmp_path / "c"), run_id="1").load({"name": "mine", "url": str(path)})
+
+
+def test_github_urls():
     assert expand_url("github:mudler/LocalAI/backend/index.yaml@master") == \
         "https://raw.githubusercontent.com/mudler/LocalAI/master/backend/index.yaml"
     assert expand_url("github:o/r/p.yaml").endswith("/o/r/main/p.yaml")

@@ -9,8 +9,8 @@ import threading
 
 from helpers.images import backend_files, entry
 
-CHILD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
-                     "reliability", "install_child.py")
+TESTS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHILD = os.path.join(TESTS, "reliability", "install_child.py")
 
 
 def localai_registered(backends_path: str) -> set[str]:

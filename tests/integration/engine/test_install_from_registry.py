@@ -10,6 +10,7 @@ import tarfile
 
 import pytest
 
+from helpers.engine import Engine
 from helpers.fault_proxy import FaultProxy
 from helpers.images import OCI_INDEX, Pusher, backend_files, compress, digest_of, entry, tar_bytes
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
@@ -23,10 +24,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     RegistryError,
     SourceError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.installer import BackendInstaller, fallback_uris
+from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import fallback_uris
 from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
-from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 
 AMD64 = {"os": "linux", "architecture": "amd64", "variant": None}
 ARM64 = {"os": "linux", "architecture": "arm64", "variant": None}
@@ -35,7 +34,7 @@ ARM64 = {"os": "linux", "architecture": "arm64", "variant": None}
 def installer(backends_path, mirrors=None, check_mode=False, **client_options):
     client_options.setdefault("wanted_platform", AMD64)
     client_options.setdefault("retries", 3)
-    return BackendInstaller(BackendStore(backends_path), RegistryClient(**client_options), mirrors, check_mode)
+    return Engine(backends_path, mirrors, check_mode, **client_options)
 
 
 def version_of(backends_path, name):
@@ -55,7 +54,7 @@ def test_install_every_manifest_and_layer_format(registry, pusher, backends_path
                               compression=compression, manifest_format=manifest_format)
     uri = "%s/%s:t" % (registry.host, repository)
     result = installer(backends_path).install("cpu-test", [uri], {"alias": "test", "uri": uri})
-    assert result["changed"] and result["digest"] == image["digest"] and result["source"] == uri
+    assert result.changed and result.digest == image["digest"] and result.source == uri
     assert version_of(backends_path, "cpu-test") == "v1"
     assert (open(os.path.join(backends_path, "cpu-test", "lib", "second.txt")).read()) == "2"
     metadata = read_metadata(os.path.join(backends_path, "cpu-test"))
@@ -74,7 +73,7 @@ def test_index_picks_the_host_platform(registry, pusher, backends_path, manifest
     uri = "%s/%s:t" % (registry.host, repository)
     result = installer(backends_path, wanted_platform=ARM64).install("b", [uri], {})
     # The arm64 content, but the digest LocalAI records: the index the tag names (oci.GetImageDigest).
-    assert version_of(backends_path, "b") == "arm64" and result["digest"] == index_digest
+    assert version_of(backends_path, "b") == "arm64" and result.digest == index_digest
     assert read_metadata(os.path.join(backends_path, "b"))["digest"] == index_digest
     with pytest.raises(PlatformNotFoundError, match="no manifest for linux/s390x .*offers: linux/amd64, linux/arm64"):
         installer(backends_path, wanted_platform={"os": "linux", "architecture": "s390x", "variant": None}).install(
@@ -84,23 +83,23 @@ def test_index_picks_the_host_platform(registry, pusher, backends_path, manifest
 def test_present_is_idempotent_latest_follows_the_tag_and_force_reinstalls(registry, pusher, backends_path):
     uri = "%s/moving/tag:latest-cpu" % registry.host
     first = pusher.push_backend("moving/tag", "latest-cpu", "v1")
-    assert installer(backends_path).install("b", [uri], {})["changed"]
-    assert installer(backends_path).install("b", [uri], {})["changed"] is False
+    assert installer(backends_path).install("b", [uri], {}).changed
+    assert installer(backends_path).install("b", [uri], {}).changed is False
     before_lines = len(registry.request_lines("/moving/tag/"))
-    assert installer(backends_path).install("b", [uri], {}, state="latest")["changed"] is False
+    assert installer(backends_path).install("b", [uri], {}, state="latest").changed is False
     latest_lines = registry.request_lines("/moving/tag/")[before_lines:]
     assert len(latest_lines) == 1 and "/manifests/latest-cpu" in latest_lines[0]  # one manifest request, no blob
 
     second = pusher.push_backend("moving/tag", "latest-cpu", "v2")
     check = installer(backends_path, check_mode=True).install("b", [uri], {}, state="latest")
-    assert check["changed"] and version_of(backends_path, "b") == "v1"
-    assert first["digest"] in check["reason"] and second["digest"] in check["reason"]
+    assert check.changed and version_of(backends_path, "b") == "v1"
+    assert first["digest"] in check.reason and second["digest"] in check.reason
     before_upgrade = len(registry.request_lines("/moving/tag/manifests/"))
-    assert installer(backends_path).install("b", [uri], {}, state="latest")["changed"]
+    assert installer(backends_path).install("b", [uri], {}, state="latest").changed
     assert len(registry.request_lines("/moving/tag/manifests/")) - before_upgrade == 2  # digest check, then pull
     assert version_of(backends_path, "b") == "v2"
     assert read_metadata(os.path.join(backends_path, "b"))["digest"] == second["digest"]
-    assert installer(backends_path).install("b", [uri], {}, force=True)["reason"] == "forced"
+    assert installer(backends_path).install("b", [uri], {}, force=True).reason == "forced"
     assert listing(backends_path) == [".localai-gallery", "b"]
 
 
@@ -146,7 +145,7 @@ def test_connection_cut_mid_blob_is_resumed_with_range(registry, pusher, backend
     with FaultProxy(registry.host) as proxy:
         proxy.cut_blobs, proxy.cut_after = 2, 700
         result = installer(backends_path).install("b", ["%s/cut/x:t" % proxy.host], {})
-    assert result["changed"] and version_of(backends_path, "b") == "resumed"
+    assert result.changed and version_of(backends_path, "b") == "resumed"
     blob_requests = [line for line in proxy.requests if "/blobs/" in line]
     assert len(blob_requests) >= 3  # the first GET, then resumptions
 
@@ -202,9 +201,10 @@ def test_registry_mirror_and_localai_fallback_chain(registry, pusher, backends_p
                      "quay.io/go-skynet/local-ai-backends:master-cpu-fallback-development"]
     mirrors = {"quay.io": registry.host, "docker.io": registry.host}
     result = installer(backends_path, mirrors).install("cpu-fallback", chain, {"uri": uri})
-    assert result["source"] == "%s/go-skynet/local-ai-backends:master-cpu-fallback-development" % registry.host
+    assert result.source == "%s/go-skynet/local-ai-backends:master-cpu-fallback-development" % registry.host
     assert read_metadata(os.path.join(backends_path, "cpu-fallback"))["uri"] == uri  # the primary, not the fallback
-    with pytest.raises(AllSourcesFailedError, match="every source failed \\(2 tried\\): .*:nope1: .*404.*:nope2: .*404"):
+    failure = "every source failed \\(2 tried\\): .*:nope1: .*404.*:nope2: .*404"
+    with pytest.raises(AllSourcesFailedError, match=failure):
         installer(backends_path, mirrors).install("x", ["quay.io/a/b:nope1", "quay.io/a/b:nope2"], {})
 
 
@@ -227,7 +227,7 @@ def test_ocifile_directory_and_tarball_sources(tmp_path, backends_path):
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
     result = installer(backends_path).install("from-oci", ["ocifile://%s" % archive_path], {})
-    assert result["digest"] == digest_of(manifest) and version_of(backends_path, "from-oci") == "from-archive"
+    assert result.digest == digest_of(manifest) and version_of(backends_path, "from-oci") == "from-archive"
 
     source_dir = tmp_path / "srcdir"
     (source_dir / "lib").mkdir(parents=True)

@@ -1,6 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What LocalAI lists in a backends directory (core/gallery/backends.go ListSystemBackends), and removals.
+"""What LocalAI lists in a backends directory (core/gallery/backends.go ListSystemBackends).
 
 Parity with upstream, rule by rule:
 - only real directories count (Go's os.ReadDir DirEntry.IsDir: a link to a directory is not one),
@@ -22,13 +22,12 @@ from __future__ import annotations
 import os
 
 from ansible_collections.localai.gallery.plugins.module_utils.capability import preference_tokens
-from ansible_collections.localai.gallery.plugins.module_utils.errors import MetadataError, SystemBackendError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import MetadataError
 from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
 from ansible_collections.localai.gallery.plugins.module_utils.store import (
     RUN_FILE,
     is_runnable,
     is_work_entry,
-    validate_backend_name,
 )
 
 
@@ -115,31 +114,3 @@ def list_backends(backends_path: str, system_backends_path: str | None, capabili
         chosen = next(candidate for candidate in candidates if candidate.directory == chosen_dir)
         rows[alias] = _row(chosen, alias, chosen_dir, backends_path, is_alias=True)
     return rows, warnings
-
-
-def plan_removal(backends_path: str, system_backends_path: str | None, name: str, capability: str) -> list[str]:
-    """Directories to delete for `name` (a directory, meta name, alias or recorded gallery name), meta first.
-
-    An empty list means nothing is installed under that name. A system backend raises SystemBackendError.
-    """
-    validate_backend_name(name)
-    installed = scan(backends_path)
-    by_directory = {backend.directory: backend for backend in installed}
-    target = by_directory.get(name)
-    if target is None:
-        target = next((backend for backend in installed if backend.name == name), None)
-    if target is None:
-        aliased = [backend.directory for backend in installed
-                   if backend.metadata.get("alias") == name and not backend.meta_backend_for]
-        if aliased:
-            target = by_directory[prefer_directory(aliased, capability)]
-    if target is None:
-        if any(backend.directory == name for backend in scan(system_backends_path, is_system=True)):
-            raise SystemBackendError("backend %s is a system backend in %s and cannot be removed (the system "
-                                     "backends path is read-only)" % (name, system_backends_path))
-        return []
-    directories = [target.directory]
-    concrete = target.meta_backend_for
-    if concrete and concrete in by_directory and concrete != target.directory:
-        directories.append(concrete)
-    return directories

@@ -1,6 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Meta backend resolution and concrete compatibility, from a capability string.
+"""Which concrete build a meta backend names for a host's capability, and which builds suit a capability.
 
 Deviation from upstream: before `default`, CUDA-versioned capabilities fall back to their vendor key
 (`nvidia-cuda-13 -> nvidia`, `nvidia-l4t-cuda-12 -> nvidia-l4t`, ...), so metas that list only the
@@ -9,7 +9,7 @@ vendor key still get their GPU build. `nvidia-l4t*` never falls back to `nvidia`
 
 from __future__ import annotations
 
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import NoVariantError
 
 VENDOR_FALLBACK = {
     "nvidia-cuda-13": "nvidia", "nvidia-cuda-12": "nvidia",
@@ -17,8 +17,9 @@ VENDOR_FALLBACK = {
 }
 
 
-class NoVariantError(BackendError):
-    """A meta backend offers no build for the host's capability."""
+def is_meta(entry: dict) -> bool:
+    """A meta backend has a non-empty capabilities map and no uri (concretes inherit the map by anchors)."""
+    return bool(entry.get("capabilities")) and not entry.get("uri")
 
 
 def upstream_key(capabilities: dict[str, str], capability: str) -> str | None:

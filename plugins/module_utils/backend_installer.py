@@ -1,0 +1,270 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One backend directory at a time: decide what it needs (plan), then do it under the lock (apply).
+
+Planning reads the disk and, for `state: latest`, asks the registry once; it never writes. Applying
+re-plans under the lock (another run may have done the work meanwhile, reusing what the registry said) and
+then installs from the first source that works, rewrites metadata in place, or repairs ownership.
+
+What `state: latest` compares is LocalAI's upgrade rule (core/gallery/upgrade.go CheckUpgradesAgainst):
+the gallery entry's `version` when it has one, else the digest recorded at install against the digest the
+tag names now (one manifest request, no blob).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.localai.gallery.plugins.module_utils import ownership as owners
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    AllSourcesFailedError,
+    DigestMismatchError,
+    MetadataError,
+    RegistryError,
+    SourceError,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.metadata import (
+    now_rfc3339,
+    ordered_metadata,
+    read_metadata,
+    replace_metadata,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.reference import is_image_reference, parse_reference
+from ansible_collections.localai.gallery.plugins.module_utils.sources import open_source
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, is_runnable
+
+# Errors of one source that are worth trying the next one for; unsafe or invalid content is not.
+_SOURCE_FAILURES = (RegistryError, DigestMismatchError, SourceError)
+INSTALL, REWRITE, REPAIR, WRITE_META = "install", "rewrite", "repair", "write meta"
+
+
+def fallback_uris(uri: str, mirrors: list[str] | None = None) -> list[str]:
+    """LocalAI's order: the uri, each mirror, then `latest-` -> `master-`, then that plus `-development`."""
+    chain = [uri] + [mirror for mirror in mirrors or [] if mirror and mirror != uri]
+    if is_image_reference(uri):
+        reference = parse_reference(uri)
+        if reference.tag and "latest-" in reference.tag and not reference.digest:
+            master_tag = reference.tag.replace("latest-", "master-", 1)
+            chain.append(str(reference.with_tag(master_tag)))
+            if not master_tag.endswith("-development"):
+                chain.append(str(reference.with_tag(master_tag + "-development")))
+    return chain
+
+
+def _read_metadata_or_none(directory: str) -> dict | None:
+    try:
+        return read_metadata(directory)
+    except MetadataError:
+        return None
+
+
+class ConcreteBackend:
+    """A concrete backend to install: its directory name, the sources to try in order, and what
+    metadata.json records (the primary uri, alias, gallery URL and version of its gallery entry)."""
+
+    def __init__(self, name: str, uris: list[str], uri: str | None = None, alias: str = "", gallery_url: str = "",
+                 version: str = "", sha256: str | None = None) -> None:
+        self.name = name
+        self.uris = uris
+        self.uri = uri or uris[0]
+        self.alias = alias or ""
+        self.gallery_url = gallery_url or ""
+        self.version = version or ""
+        self.sha256 = sha256
+
+    @classmethod
+    def from_entry(cls, entry: dict, gallery_url: str = "") -> "ConcreteBackend":
+        """From a gallery entry (or a direct install shaped like one): its uri, mirrors and LocalAI's fallbacks."""
+        return cls(entry["name"], fallback_uris(entry["uri"], entry.get("mirrors")), entry["uri"],
+                   entry.get("alias") or "", gallery_url, entry.get("version") or "", entry.get("sha256"))
+
+    def metadata(self, digest: str | None) -> dict:
+        """metadata.json of a fresh install: nothing of an earlier install survives (LocalAI writes it afresh)."""
+        return ordered_metadata({"alias": self.alias, "name": self.name, "gallery_url": self.gallery_url,
+                                 "installed_at": now_rfc3339(), "version": self.version, "uri": self.uri,
+                                 "digest": digest or ""})
+
+
+class Change:
+    """What one backend directory needs and, once applied, what happened to it.
+
+    `action` is None (nothing), INSTALL, REWRITE (metadata only), REPAIR (ownership, run.sh mode) or
+    WRITE_META (a meta directory). `revision` is what the registry said the tag names, when it was asked.
+    """
+
+    def __init__(self, name: str, path: str, action: str | None, reason: str, before: dict | None,
+                 after: dict | None = None, revision=None) -> None:
+        self.name = name
+        self.path = path
+        self.action = action
+        self.reason = reason
+        self.before = before
+        self.after = after if after is not None else before
+        self.revision = revision
+        self.source: str | None = None
+        self.repair_diff: dict | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.action is not None
+
+    @property
+    def digest(self) -> str | None:
+        return self.revision.digest if self.revision is not None else (self.after or {}).get("digest")
+
+    def diff(self, label: str = "metadata.json") -> list[dict]:
+        """Diff-mode items: metadata.json before/after, and ownership/run.sh mode when repaired."""
+        header = "%s/%s" % (self.path, label)
+        items = [{"before_header": header, "after_header": header, "before": self.before or {},
+                  "after": self.after or {}}]
+        if self.repair_diff:
+            header = "%s (ownership and run.sh mode)" % self.path
+            items.append(dict(self.repair_diff, before_header=header, after_header=header))
+        return items
+
+
+class BackendInstaller:
+    """Plans and applies changes to backend directories of one store."""
+
+    def __init__(self, store: BackendStore, client, registry_mirrors: dict[str, str] | None = None,
+                 ownership: owners.Ownership | None = None) -> None:
+        self.store = store
+        self.client = client
+        self.registry_mirrors = registry_mirrors
+        self.ownership = ownership or owners.Ownership()
+        self.warnings: list[str] = []
+
+    # --- planning (no writes) -----------------------------------------------------------------------
+    def _sources(self, backend: ConcreteBackend):
+        return [open_source(uri, self.client, self.registry_mirrors, backend.sha256) for uri in backend.uris]
+
+    def _current_revision(self, backend: ConcreteBackend):
+        attempts = []
+        for source in self._sources(backend):
+            try:
+                return source.current_revision()
+            except _SOURCE_FAILURES as exc:
+                attempts.append((str(source), exc))
+        raise attempts[0][1] if len(attempts) == 1 else AllSourcesFailedError(attempts)
+
+    def _repair(self, change: Change) -> Change:
+        """Turn an unchanged plan into a repair when ownership or run.sh mode differ from what is wanted."""
+        differing = owners.differing_entries(change.path, self.ownership)
+        not_executable = owners.run_file_needs_exec(change.path)
+        if not differing and not not_executable:
+            return change
+        reasons = []
+        if differing:
+            reasons.append("ownership of %d entries differs from owner %s group %s"
+                           % (differing, _id_text(self.ownership.uid), _id_text(self.ownership.gid)))
+        if not_executable:
+            reasons.append("run.sh is not executable by its owner")
+        change.action, change.reason = REPAIR, "; ".join(reasons)
+        wanted = {"owner": self.ownership.uid, "group": self.ownership.gid, "entries_owned_otherwise": 0,
+                  "run_sh_executable": True}
+        change.repair_diff = {"before": dict(wanted, entries_owned_otherwise=differing,
+                                             run_sh_executable=not not_executable), "after": wanted}
+        return change
+
+    def plan(self, backend: ConcreteBackend, state: str = "present", force: bool = False,
+             known_revision=None) -> Change:
+        """What the concrete backend needs; `known_revision` was fetched earlier in this run (no second request)."""
+        directory = self.store.backend_dir(backend.name)
+        before = _read_metadata_or_none(directory) if os.path.isdir(directory) else None
+
+        def install(reason: str, revision=known_revision) -> Change:
+            return Change(backend.name, directory, INSTALL, reason, before,
+                          backend.metadata(revision.digest if revision else None), revision)
+
+        if force:
+            return install("forced")
+        if not is_runnable(directory):
+            return install("not runnable (run.sh missing)" if os.path.lexists(directory) else "not installed")
+        unchanged = Change(backend.name, directory, None, "up to date", before)
+        if state != "latest":
+            return self._repair(unchanged)
+        recorded = before or {}
+        if backend.version:
+            if recorded.get("version") != backend.version:
+                return install("version changed from %s to %s" % (recorded.get("version") or "unknown",
+                                                                  backend.version))
+            return self._repair(unchanged)
+        revision = known_revision or self._current_revision(backend)
+        unchanged.revision = revision
+        if revision is None or revision.digest == recorded.get("digest"):
+            return self._repair(unchanged)
+        if revision.platform_digest and revision.platform_digest == recorded.get("digest"):
+            return Change(backend.name, directory, REWRITE,
+                          "the recorded digest is this platform's manifest in index %s (as releases before 0.2.0 "
+                          "recorded it); metadata.json updated, nothing downloaded" % revision.digest,
+                          before, ordered_metadata(dict(recorded, digest=revision.digest)), revision)
+        return install("digest changed from %s to %s" % (recorded.get("digest") or "unknown", revision.digest),
+                       revision)
+
+    def plan_meta(self, meta_name: str, concrete: ConcreteBackend) -> Change:
+        """`<meta>/metadata.json` pointing at the concrete, with the concrete's version (as upstream writes it)."""
+        directory = self.store.backend_dir(meta_name)
+        before = _read_metadata_or_none(directory) if os.path.isdir(directory) else None
+        wanted = ordered_metadata({"meta_backend_for": concrete.name, "name": meta_name,
+                                   "gallery_url": concrete.gallery_url, "version": concrete.version})
+        current = before is not None and not is_runnable(directory) and all(
+            (before.get(key) or "") == (wanted.get(key) or "")
+            for key in ("meta_backend_for", "name", "gallery_url", "version"))
+        if current:
+            differing = owners.differing_entries(directory, self.ownership)
+            if not differing:
+                return Change(meta_name, directory, None, "up to date", before)
+            return Change(meta_name, directory, REPAIR, "ownership of %d entries differs" % differing, before)
+        written = ordered_metadata(dict(wanted, installed_at=now_rfc3339()))
+        return Change(meta_name, directory, WRITE_META,
+                      "points at %s" % concrete.name if before else "not installed", before, written)
+
+    # --- applying (lock held) ---------------------------------------------------------------------------
+    def apply(self, change: Change, backend: ConcreteBackend | None = None) -> Change:
+        """Carry out a change planned under the lock the caller holds (`backend` is needed to install)."""
+        if change.action == INSTALL:
+            return self._install_from_sources(change, backend)
+        if change.action == WRITE_META:
+            with self.store.staging(change.name) as stage_dir:
+                self.store.commit(change.name, stage_dir, change.after, require_run_file=False,
+                                  ownership=self.ownership)
+        elif change.action == REWRITE:
+            uid = -1 if self.ownership.uid is None else self.ownership.uid
+            gid = -1 if self.ownership.gid is None else self.ownership.gid
+            replace_metadata(change.path, change.after, uid, gid)
+        if change.action in (REWRITE, REPAIR):
+            owners.make_run_file_executable(change.path)
+            owners.apply(change.path, self.ownership)
+        return change
+
+    def _install_from_sources(self, change: Change, backend: ConcreteBackend) -> Change:
+        attempts = []
+        for source in self._sources(backend):
+            try:
+                with self.store.staging(backend.name) as stage_dir:
+                    digest = source.fill(stage_dir)
+                    written = backend.metadata(digest)
+                    self.store.commit(backend.name, stage_dir, written, ownership=self.ownership)
+            except _SOURCE_FAILURES as exc:
+                attempts.append((str(source), exc))
+                continue
+            self.warnings.extend(source.warnings)
+            change.after, change.source = written, str(source)
+            change.revision = None  # the digest is now what metadata.json records
+            return change
+        raise attempts[0][1] if len(attempts) == 1 else AllSourcesFailedError(attempts)
+
+    def install(self, backend: ConcreteBackend, state: str = "present", force: bool = False) -> Change:
+        """One concrete backend, no meta: plan; when something must change, re-plan and apply under the lock."""
+        change = self.plan(backend, state, force)
+        if not change.changed:
+            self.store.recover_leftovers()
+            return change
+        with self.store.locked():
+            if not force:  # another run may have done it while this one waited; reuse what the registry said
+                change = self.plan(backend, state, False, change.revision)
+            return self.apply(change, backend)
+
+
+def _id_text(value: int | None) -> str:
+    return "unchanged" if value is None else str(value)

@@ -1,0 +1,113 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The AnsibleModule of this collection's modules, in the spirit of community.docker's AnsibleDockerClient
+and kubernetes.core's AnsibleK8SModule.
+
+A module names the doc fragments it extends; their argument specs are added here, so a fragment and its spec
+never drift apart. The module builds what the flows need from its options (store, registry client, host
+probe, ownership), and `run` maps every exception of the engine to one fail_json, with the traceback for -vvv.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.localai.gallery.plugins.module_utils.capability import HostProbe
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    AllSourcesFailedError,
+    BackendError,
+    MissingLibraryError,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.ownership import Ownership
+from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+
+# One spec per doc fragment (plugins/doc_fragments/backends.py): localai.gallery.backends, .registry, .store.
+FRAGMENT_SPECS = {
+    "backends": {
+        "backends_path": {"type": "path", "default": "/backends",
+                          "fallback": (env_fallback, ["LOCALAI_BACKENDS_PATH"])},
+        "system_backends_path": {"type": "path", "default": "/var/lib/local-ai/backends"},
+        "capability": {"type": "str"},
+    },
+    "registry": {
+        "registry_mirrors": {"type": "dict", "default": {}},
+        "insecure_registries": {"type": "list", "elements": "str", "default": []},
+        "registry_username": {"type": "str"},
+        "registry_password": {"type": "str", "no_log": True},
+        "docker_config": {"type": "path"},
+        "validate_certs": {"type": "bool", "default": True},
+        "ca_path": {"type": "path"},
+        "timeout": {"type": "int", "default": 60},
+        "retries": {"type": "int", "default": 3},
+    },
+    "store": {
+        "lock_timeout": {"type": "int", "default": 600},
+    },
+}
+
+
+class ModuleRequest:
+    """The module options a flow reads, as attributes of the same names, and whether this is check mode."""
+
+    options: tuple[str, ...] = ()
+
+    def __init__(self, params: dict, check_mode: bool = False) -> None:
+        for option in self.options:
+            setattr(self, option, params[option])
+        self.check_mode = check_mode
+
+
+class BackendsModule(AnsibleModule):
+    """An AnsibleModule with the argument specs of its doc fragments and the engine's objects built from them."""
+
+    def __init__(self, argument_spec: dict, fragments: tuple[str, ...] = ("backends",), **kwargs) -> None:
+        spec = {}
+        for fragment in fragments:
+            spec.update(FRAGMENT_SPECS[fragment])
+        spec.update(argument_spec)
+        super().__init__(argument_spec=spec, **kwargs)
+
+    def store(self) -> BackendStore:
+        return BackendStore(self.params["backends_path"], self.params.get("lock_timeout", 600))
+
+    def registry_client(self) -> RegistryClient:
+        params = self.params
+        return RegistryClient(username=params["registry_username"], password=params["registry_password"],
+                              validate_certs=params["validate_certs"], ca_path=params["ca_path"],
+                              timeout=params["timeout"], retries=params["retries"],
+                              insecure_registries=params["insecure_registries"],
+                              docker_config_path=params["docker_config"])
+
+    def host_probe(self) -> HostProbe:
+        """Detection through the module: tools found on the target's PATH, run with run_command."""
+        return HostProbe(find_tool=self.get_bin_path,
+                         run=lambda argv: self.run_command(argv, environ_update={"LC_ALL": "C"}))
+
+    def ownership(self) -> Ownership:
+        return Ownership.from_names(self.params.get("owner"), self.params.get("group"))
+
+    def run(self, flow, failure: str) -> None:
+        """exit_json with what `flow()` returns, or fail_json with one line that starts with `failure`.
+
+        The flow's `warnings` become module warnings; its `diff` is dropped unless diff mode is on.
+        """
+        try:
+            result = flow()
+        except MissingLibraryError as exc:
+            self.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason), exception=traceback.format_exc())
+        except AllSourcesFailedError as exc:
+            self.fail_json(msg="%s: %s" % (failure, exc), exception=traceback.format_exc(),
+                           attempts=[{"source": source, "error": str(error)} for source, error in exc.attempts])
+        except BackendError as exc:
+            self.fail_json(msg="%s: %s" % (failure, exc), exception=traceback.format_exc())
+        except OSError as exc:
+            self.fail_json(msg="%s in %s: %s" % (failure, self.params["backends_path"], exc),
+                           exception=traceback.format_exc())
+        for warning in result.pop("warnings", []):
+            self.warn(warning)
+        if not self._diff:
+            result.pop("diff", None)
+        self.exit_json(**result)

@@ -1,0 +1,49 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""backend_facts on the target: the accelerator, the capability, what LocalAI lists, and its upgrade offers."""
+
+from __future__ import annotations
+
+from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import ModuleRequest
+from ansible_collections.localai.gallery.plugins.module_utils.capability import (
+    detect_capability,
+    detect_gpus,
+    validate_capability_option,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import annotate_rows, check_upgrades
+
+
+class FactsRequest(ModuleRequest):
+    """Where to look, and (with a gallery index from the controller) what to check upgrades against."""
+
+    options = ("backends_path", "system_backends_path", "capability", "gallery_index", "registry_mirrors")
+
+
+def gather_facts(request: FactsRequest, probe, client_factory) -> dict:
+    """The module's result (ansible_facts, warnings); `client_factory()` builds a registry client when needed."""
+    gpu = detect_gpus(probe)
+    capability = detect_capability(probe, validate_capability_option(request.capability), gpu)
+    backends, warnings = list_backends(request.backends_path, request.system_backends_path, capability["capability"])
+    upgrades = {}
+    if request.gallery_index is not None:
+        client = client_factory()
+
+        def remote_digest(uri: str) -> str:
+            return ImageSource(uri, client, request.registry_mirrors).current_revision().digest
+
+        upgrades, checked, check_warnings = check_upgrades(backends, request.gallery_index, remote_digest)
+        annotate_rows(backends, checked)
+        warnings += check_warnings
+    for name in BackendStore(request.backends_path).stranded_backups():
+        warnings.append("backend %s is stranded in a backup by a killed run; the next install or removal on this "
+                        "host restores it" % name)
+    return {"changed": False, "warnings": list(warnings), "ansible_facts": {
+        "localai_gpu_vendor": gpu["vendor"], "localai_gpu_vendor_source": gpu["vendor_source"],
+        "localai_gpu_vram_bytes": gpu["vram_bytes"], "localai_gpus": gpu["gpus"],
+        "localai_capability": capability["capability"], "localai_capability_source": capability["source"],
+        "localai_capability_reason": capability["reason"], "localai_backends": backends,
+        "localai_backends_warnings": warnings, "localai_backends_upgrades": upgrades,
+    }}

@@ -1,0 +1,108 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""backend_install on the target: pick the build for this host (meta resolution), install it, link the meta.
+
+Both directories are planned first without the lock; when anything must change, the lock is taken once,
+both are planned again under it (another run may have done the work) and applied, the concrete first.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import (
+    BackendInstaller,
+    Change,
+    ConcreteBackend,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import ModuleRequest
+from ansible_collections.localai.gallery.plugins.module_utils.capability import (
+    detect_capability,
+    validate_capability_option,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
+from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
+    is_compatible,
+    is_meta,
+    resolve_meta,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.store import RUN_FILE, validate_backend_name
+
+
+class InstallRequest(ModuleRequest):
+    """What to install: a direct uri, or a gallery entry (with the candidate builds of a meta)."""
+
+    options = ("name", "uri", "alias", "sha256", "gallery_entry", "gallery_candidates", "state", "force", "capability")
+
+    @property
+    def meta(self) -> dict | None:
+        return self.gallery_entry if self.gallery_entry and is_meta(self.gallery_entry) else None
+
+
+def _choose_concrete(request: InstallRequest, capability: str, result: dict) -> ConcreteBackend:
+    """The concrete build to install, from the direct uri, the entry, or the meta's map for this capability."""
+    if request.uri:
+        return ConcreteBackend.from_entry({"name": request.name, "uri": request.uri, "alias": request.alias,
+                                           "sha256": request.sha256})
+    if not request.gallery_entry:
+        raise BackendError("give uri for a direct install, or a gallery name resolved by the action plugin "
+                           "(run the module as localai.gallery.backend_install)")
+    entry = request.gallery_entry
+    if request.meta:
+        choice = resolve_meta(entry["name"], entry["capabilities"], capability)
+        entry = (request.gallery_candidates or {}).get(choice["concrete"])
+        if entry is None:
+            raise BackendError("meta backend %s names %s for %s, but no gallery has an entry with that name and a "
+                               "uri" % (request.meta["name"], choice["concrete"], choice["key"]))
+        result.update(capability_key=choice["key"], capability_reason=choice["reason"], meta=request.meta["name"])
+    gallery_url = (entry.get("gallery") or request.gallery_entry.get("gallery") or {}).get("url") or ""
+    return ConcreteBackend.from_entry(entry, gallery_url)
+
+
+def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> dict:
+    """The module's result; raises BackendError subclasses for BackendsModule.run to map to messages."""
+    meta_keys = request.meta["capabilities"] if request.meta else {}
+    capability = detect_capability(probe, validate_capability_option(request.capability, meta_keys))
+    result = {"capability": capability["capability"], "capability_source": capability["source"],
+              "capability_reason": capability["reason"], "capability_key": None, "meta": None, "warnings": []}
+    concrete = _choose_concrete(request, capability["capability"], result)
+    validate_backend_name(concrete.name)
+    if not is_compatible(concrete.name, concrete.uri, capability["capability"]):
+        result["warnings"].append("backend %s does not look compatible with capability %s of this host; installing "
+                                  "it anyway" % (concrete.name, capability["capability"]))
+    meta_name = validate_backend_name(request.meta["name"]) if request.meta else None
+    concrete_change = installer.plan(concrete, request.state, request.force)
+    meta_change = installer.plan_meta(meta_name, concrete) if meta_name else None
+    changes = [change for change in (concrete_change, meta_change) if change is not None]
+    if not request.check_mode:
+        if any(change.changed for change in changes):
+            concrete_change, meta_change = _apply_under_lock(installer, request, concrete, concrete_change, meta_name)
+        else:
+            installer.store.recover_leftovers()
+    result["warnings"] += installer.warnings
+    return _result(result, concrete_change, meta_change)
+
+
+def _apply_under_lock(installer: BackendInstaller, request: InstallRequest, concrete: ConcreteBackend,
+                      planned: Change, meta_name: str | None) -> tuple[Change, Change | None]:
+    """Take the lock once; plan both directories again under it and apply them, the concrete first."""
+    with installer.store.locked():
+        if request.force:
+            concrete_change = planned
+        else:
+            concrete_change = installer.plan(concrete, request.state, False, planned.revision)
+        installer.apply(concrete_change, concrete)
+        meta_change = None
+        if meta_name:
+            meta_change = installer.apply(installer.plan_meta(meta_name, concrete))
+    return concrete_change, meta_change
+
+
+def _result(result: dict, concrete: Change, meta: Change | None) -> dict:
+    result.update(backend=concrete.name, path=concrete.path, run_file=os.path.join(concrete.path, RUN_FILE),
+                  source=concrete.source, digest=concrete.digest, reason=concrete.reason,
+                  changed=concrete.changed or bool(meta and meta.changed), diff=concrete.diff())
+    if meta:
+        result["meta_path"] = meta.path
+        result["diff"] += meta.diff()
+    return result

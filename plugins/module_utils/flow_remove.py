@@ -1,0 +1,66 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""backend_remove on the target: which directories a name stands for, and their removal under the lock.
+
+As LocalAI's DeleteBackendFromSystem: a directory name, a meta name, an alias, or the gallery name recorded
+in metadata.json; a meta takes its build along (even when that build is already gone); system backends are
+refused. Deviation (docs/behaviour.md, Remove): a name that is not installed is no change, not an error.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import prefer_directory, scan
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import ModuleRequest
+from ansible_collections.localai.gallery.plugins.module_utils.capability import (
+    detect_capability,
+    validate_capability_option,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.errors import SystemBackendError
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, validate_backend_name
+
+
+class RemoveRequest(ModuleRequest):
+    """What to remove, from where, and for which capability (an alias names the build it prefers)."""
+
+    options = ("name", "system_backends_path", "capability")
+
+
+def plan_removal(backends_path: str, system_backends_path: str | None, name: str, capability: str) -> list[str]:
+    """Directories to delete for `name`, meta first; empty when nothing is installed under that name."""
+    validate_backend_name(name)
+    installed = scan(backends_path)
+    by_directory = {backend.directory: backend for backend in installed}
+    target = by_directory.get(name)
+    if target is None:
+        target = next((backend for backend in installed if backend.name == name), None)
+    if target is None:
+        aliased = [backend.directory for backend in installed
+                   if backend.metadata.get("alias") == name and not backend.meta_backend_for]
+        if aliased:
+            target = by_directory[prefer_directory(aliased, capability)]
+    if target is None:
+        if any(backend.directory == name for backend in scan(system_backends_path, is_system=True)):
+            raise SystemBackendError("backend %s is a system backend in %s and cannot be removed (the system "
+                                     "backends path is read-only)" % (name, system_backends_path))
+        return []
+    directories = [target.directory]
+    concrete = target.meta_backend_for
+    if concrete and concrete in by_directory and concrete != target.directory:
+        directories.append(concrete)
+    return directories
+
+
+def run_remove(request: RemoveRequest, store: BackendStore, probe) -> dict:
+    """The module's result; planned without the lock, planned again and carried out under it."""
+    capability = detect_capability(probe, validate_capability_option(request.capability))["capability"]
+    removed = plan_removal(store.path, request.system_backends_path, request.name, capability)
+    if removed and not request.check_mode:
+        with store.locked():
+            removed = plan_removal(store.path, request.system_backends_path, request.name, capability)
+            for directory in removed:
+                store.delete(directory)
+    elif not request.check_mode:
+        store.recover_leftovers()
+    return {"changed": bool(removed), "removed": removed,
+            "diff": {"before": {"backends": sorted(removed)}, "after": {"backends": []},
+                     "before_header": store.path, "after_header": store.path}}

@@ -1,0 +1,105 @@
+"""The action plugins on the controller: what they hand the module, and their failures (module execution stubbed)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+
+from ansible_collections.localai.gallery.plugins.action import backend_facts as facts_action
+from ansible_collections.localai.gallery.plugins.action import backend_install as install_action
+from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import validate_certs_option
+
+GALLERY = """
+- &meta
+  name: llama-cpp
+  description: the long description stays on the controller
+  icon: https://example/icon.png
+  capabilities: {default: cpu-llama-cpp, nvidia: cuda12-llama-cpp}
+- !!merge <<: *meta
+  name: cpu-llama-cpp
+  uri: quay.io/go-skynet/local-ai-backends:latest-cpu-llama-cpp
+  version: "1.0"
+- !!merge <<: *meta
+  name: cuda12-llama-cpp
+  uri: quay.io/go-skynet/local-ai-backends:latest-gpu-nvidia-cuda-12-llama-cpp
+"""
+
+
+@pytest.fixture
+def gallery(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALAI_GALLERY_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "index.yaml"
+    path.write_text(GALLERY)
+    return [{"name": "g", "url": str(path)}]
+
+
+def run_action(plugin_module, args: dict, action: str):
+    """Run the action plugin with the module's execution stubbed; (result, module args it was given)."""
+    task = mock.MagicMock(args=args, action=action, async_val=0, check_mode=False, no_log=False)
+    connection = mock.MagicMock()
+    connection._shell.tmpdir = "/tmp/remote"
+    plugin = plugin_module.ActionModule(task, connection, mock.MagicMock(), DataLoader(), None, None)
+    given = {}
+
+    def execute_module(module_name=None, module_args=None, task_vars=None, **_kwargs):
+        given.update(module_name=module_name, module_args=module_args)
+        return {"changed": False}
+
+    plugin._execute_module = execute_module
+    return plugin.run(task_vars={}), given
+
+
+def test_install_hands_the_entry_and_the_builds_of_a_meta(gallery):
+    result, given = run_action(install_action, {"name": "LLAMA-CPP", "galleries": gallery},
+                               "localai.gallery.backend_install")
+    module_args = given["module_args"]
+    assert result == {"changed": False} and given["module_name"] == "localai.gallery.backend_install"
+    assert "galleries" not in module_args
+    assert module_args["gallery_entry"]["name"] == "llama-cpp" and "description" not in module_args["gallery_entry"]
+    assert sorted(module_args["gallery_candidates"]) == ["cpu-llama-cpp", "cuda12-llama-cpp"]
+    assert module_args["gallery_candidates"]["cpu-llama-cpp"]["version"] == "1.0"
+
+
+def test_install_of_an_unknown_name_fails_on_the_controller_with_censored_invocation(gallery):
+    result, given = run_action(install_action, {"name": "llama-cp", "galleries": gallery, "registry_password": "pw"},
+                               "localai.gallery.backend_install")
+    assert given == {} and result["failed"]
+    assert result["msg"].startswith("cannot install llama-cp: unknown backend 'llama-cp' in galleries g; did you mean")
+    assert result["invocation"]["module_args"]["registry_password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert "pw" not in str(result)
+
+
+def test_a_direct_uri_reads_no_gallery(tmp_path):
+    result, given = run_action(install_action, {"name": "x", "uri": "quay.io/a/b:c",
+                                                "galleries": [{"name": "g", "url": str(tmp_path / "absent.yaml")}]},
+                               "localai.gallery.backend_install")
+    assert result == {"changed": False} and "gallery_entry" not in given["module_args"]
+
+
+def test_facts_get_an_index_cut_to_what_the_upgrade_check_reads(gallery):
+    _result, given = run_action(facts_action, {"galleries": gallery}, "localai.gallery.backend_facts")
+    assert given["module_args"]["gallery_index"] == [
+        {"name": "llama-cpp", "gallery": "g"},
+        {"name": "cpu-llama-cpp", "version": "1.0", "uri": "quay.io/go-skynet/local-ai-backends:latest-cpu-llama-cpp",
+         "gallery": "g"},
+        {"name": "cuda12-llama-cpp", "uri": "quay.io/go-skynet/local-ai-backends:latest-gpu-nvidia-cuda-12-llama-cpp",
+         "gallery": "g"}]
+
+
+def test_facts_without_galleries_read_nothing():
+    _result, given = run_action(facts_action, {"backends_path": "/b"}, "localai.gallery.backend_facts")
+    assert given["module_args"] == {"backends_path": "/b"}
+
+
+@pytest.mark.parametrize("value, expected", [("no", False), ("false", False), ("0", False), (False, False),
+                                             ("yes", True), (True, True)])
+def test_validate_certs_strings_are_booleans(value, expected):
+    assert validate_certs_option({"validate_certs": value}) is expected
+
+
+def test_validate_certs_nonsense_is_an_error():
+    with pytest.raises(AnsibleActionFail, match="validate_certs must be a boolean"):
+        validate_certs_option({"validate_certs": "maybe"})

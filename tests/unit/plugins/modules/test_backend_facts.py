@@ -1,0 +1,30 @@
+"""backend_facts' main(): facts as LocalAI lists them, and the upgrade check where versions decide."""
+
+from __future__ import annotations
+
+import json
+
+from helpers.modules import run_module
+from ansible_collections.localai.gallery.plugins.modules import backend_facts
+
+
+def test_facts_and_a_version_decided_upgrade(tmp_path):
+    backends = tmp_path / "backends"
+    (backends / "cpu-x").mkdir(parents=True)
+    (backends / "cpu-x" / "run.sh").write_text("")
+    (backends / "cpu-x" / "metadata.json").write_text(json.dumps({"name": "cpu-x", "alias": "x", "version": "1"}))
+    index = [{"name": "cpu-x", "version": "2", "uri": "quay.io/a/b:c", "gallery": "g"}]
+    result = run_module(backend_facts, {"backends_path": str(backends), "capability": "default",
+                                        "gallery_index": index})
+    facts = result["ansible_facts"]
+    assert result["changed"] is False and facts["localai_capability"] == "default"
+    assert sorted(facts["localai_backends"]) == ["cpu-x", "x"]
+    assert facts["localai_backends_upgrades"] == {"cpu-x": {"backend_name": "cpu-x", "installed_version": "1",
+                                                            "available_version": "2"}}
+    assert facts["localai_backends"]["cpu-x"]["upgrade_available"] is True
+    assert facts["localai_backends"]["x"]["upgrade_available"] is False  # alias rows are not checked, as upstream
+
+
+def test_invalid_capability_fails_clearly(tmp_path):
+    result = run_module(backend_facts, {"backends_path": str(tmp_path), "capability": "gpu"})
+    assert result["failed"] and result["msg"].startswith("cannot gather backend facts: invalid capability 'gpu'")
