@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fleet runs over ssh: what each provisioning run asks of the registry and the gallery server.
 
 Ten hosts (sshd on 127.0.0.2-127.0.0.11), each with its own backends path and a capability among default,

@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Install throughput: our engine vs the floor (stream + sha256 + tar -xzf -) vs skopeo copy + umoci raw unpack.
 
 Builds an image of 3 gzip layers (about 300 MB compressed, 500 MB unpacked, 36k files), pushes it to a

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The demo: a local registry serving small images under LocalAI's real tag names, LocalAI's real gallery
 # file, and playbooks/provision.yml run against localhost through a registry mirror; then the facts.
 set -euo pipefail

@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What LocalAI lists in a backends directory (core/gallery/backends.go ListSystemBackends).
 
 Parity with upstream, rule by rule:
@@ -80,9 +81,9 @@ def scan(root: str | None, is_system: bool = False) -> list[InstalledBackend]:
     return [InstalledBackend(root, entry, is_system) for entry in _directories(root) if not is_work_entry(entry)]
 
 
-def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, **flags) -> dict:
+def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, kind: str, **flags) -> dict:
     path = os.path.join(root, target_dir)
-    row = {"name": name, "directory": target_dir, "path": path, "run_file": os.path.join(path, RUN_FILE),
+    row = {"name": name, "kind": kind, "directory": target_dir, "path": path, "run_file": os.path.join(path, RUN_FILE),
            "runnable": backend.runnable if target_dir == backend.directory else is_runnable(path),
            "is_system": backend.is_system, "is_meta": False, "is_alias": False,
            "meta_backend_for": backend.meta_backend_for, "alias": backend.metadata.get("alias"),
@@ -97,20 +98,28 @@ def list_backends(backends_path: str, system_backends_path: str | None, capabili
     rows: dict[str, dict] = {}
     for backend in scan(system_backends_path, is_system=True):
         if backend.runnable:
-            rows[backend.directory] = _row(backend, backend.directory, backend.directory, system_backends_path)
+            rows[backend.directory] = _row(backend, backend.directory, backend.directory, system_backends_path,
+                                           "system")
     aliases: dict[str, list[InstalledBackend]] = {}
     for backend in scan(backends_path):
         if backend.warning:
             warnings.append("backend %s: %s" % (backend.directory, backend.warning))
         if backend.runnable:
-            rows[backend.directory] = _row(backend, backend.directory, backend.directory, backends_path)
+            rows[backend.directory] = _row(backend, backend.directory, backend.directory, backends_path, "concrete")
         if backend.metadata.get("alias"):
             aliases.setdefault(backend.metadata["alias"], []).append(backend)
         if backend.meta_backend_for:
-            rows[backend.name] = _row(backend, backend.name, backend.meta_backend_for, backends_path, is_meta=True,
-                                      meta_directory=backend.directory)
+            rows[backend.name] = _row(backend, backend.name, backend.meta_backend_for, backends_path, "meta",
+                                      is_meta=True, meta_directory=backend.directory)
     for alias, candidates in aliases.items():
         chosen_dir = prefer_directory([candidate.directory for candidate in candidates], capability)
         chosen = next(candidate for candidate in candidates if candidate.directory == chosen_dir)
-        rows[alias] = _row(chosen, alias, chosen_dir, backends_path, is_alias=True)
+        shadowed = rows.get(alias)
+        if shadowed is not None and shadowed["is_meta"] and shadowed["directory"] == chosen_dir:
+            # A meta install whose build carries the meta's name as alias (llama-cpp -> cpu-llama-cpp): LocalAI
+            # registers the alias row, an operator installed a meta; both run the same run.sh.
+            rows[alias] = _row(chosen, alias, chosen_dir, backends_path, "meta", is_alias=True,
+                               meta_directory=shadowed["meta_directory"])
+        else:
+            rows[alias] = _row(chosen, alias, chosen_dir, backends_path, "alias", is_alias=True)
     return rows, warnings

@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Which accelerator a host has, and the LocalAI capability string that follows (docs/behaviour.md order).
 
 Deviation from upstream: only a *known* VRAM of 4 GiB or less demotes a GPU host to `default`; a GPU

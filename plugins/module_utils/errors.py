@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every exception type of the collection; BackendsModule.run maps them to one message each.
 
 `transient` says whether trying the same request again may succeed (a broken connection, HTTP 429 or

@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """backend_install on the target: pick the build for this host (meta resolution), install it, link the meta.
 
 Both directories are planned first without the lock; when anything must change, the lock is taken once,

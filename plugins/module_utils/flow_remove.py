@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """backend_remove on the target: which directories a name stands for, and their removal under the lock.
 
 As LocalAI's DeleteBackendFromSystem: a directory name, a meta name, an alias, or the gallery name recorded

@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Safe, streaming extraction of image layers (tar) into a staging directory.
 
 Rules (docs/behaviour.md "Extraction rules"): nothing is written outside the root; absolute names and `..`

@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Which concrete build a meta backend names for a host's capability, and which builds suit a capability.
 
 Deviation from upstream: before `default`, CUDA-versioned capabilities fall back to their vendor key

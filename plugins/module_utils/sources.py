@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Where a backend's files come from: a registry image, an OCI layout tarball, a directory, an HTTP tarball.
 
 Each source knows how to tell its current revision (for `state: latest`) and how to fill a staging

@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
 
@@ -114,8 +115,12 @@ ansible_facts:
     localai_backends:
       description:
         - Every name LocalAI would list, keyed by name (directories, meta names, aliases, system backends).
-        - Each value has C(name), C(directory) (the directory it points to), C(path), C(run_file), C(runnable),
-          C(is_system), C(is_meta), C(is_alias), C(meta_backend_for), C(alias) and C(metadata).
+        - Each value has C(name), C(kind), C(directory) (the directory it points to), C(path), C(run_file),
+          C(runnable), C(is_system), C(is_meta), C(is_alias), C(meta_backend_for), C(alias) and C(metadata).
+        - C(is_meta) and C(is_alias) are LocalAI's own view of the row. C(kind) is what the name is to an operator,
+          V(system), V(concrete), V(meta) or V(alias); a meta installed by this collection or LocalAI whose build
+          carries the meta's name as alias (as V(llama-cpp) does) is registered by LocalAI as an alias row, and its
+          C(kind) is V(meta) (with C(meta_directory)).
         - With O(galleries), each value also has C(upgrade_available), and the rows LocalAI checks (not system
           backends, not alias rows, only names the galleries know) have C(installed_version),
           C(available_version), C(installed_digest) and C(available_digest).

@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What the action plugins share: read `galleries` on the controller, then run the module of the same name."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class GalleryActionBase(ActionBase):
     """
 
     TRANSFERS_FILES = False
+    # Long pulls (CUDA backends are several GB) run with async/poll or -B/-P, as with ansible.builtin modules.
+    _supports_async = True
     failure_prefix = "cannot run"
 
     def module_args_from_galleries(self, module_args: dict, galleries) -> dict:
@@ -57,6 +60,10 @@ class GalleryActionBase(ActionBase):
             message = str(exc.message if isinstance(exc, AnsibleActionFail) else exc)
             result.update(failed=True, msg="%s%s: %s" % (self.failure_prefix, " %s" % name if name else "", message))
             return self._ensure_invocation(result)
+        wrap_async = self._task.async_val and not self._connection.has_native_async
         result.update(self._execute_module(module_name=self._task.action, module_args=module_args,
-                                           task_vars=task_vars))
+                                           task_vars=task_vars, wrap_async=wrap_async))
+        if not wrap_async:
+            # async jobs remove their own temporary files when they end
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

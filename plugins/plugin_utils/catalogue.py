@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Controller side: the `galleries` option, read through the once-per-run cache, and lookups in it.
 
 Targets receive only what they need of an entry (slim_entry, upgrade_index): descriptions, icons and the

@@ -1,5 +1,6 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Controller side: read galleries once per playbook run, whatever the number of hosts and forks.
 
 Each gallery index is cached on the controller as parsed JSON, with the ETag it came with and the id of

@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Sourced by scripts/demo.sh, tests/integration/run.sh and tests/molecule.sh: a real registry on loopback
 # holding small images under LocalAI's real repository and tag names, and LocalAI's real gallery file.

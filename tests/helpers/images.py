@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Build OCI / Docker schema 2 images in memory and push them to a real registry over the distribution API.
 
 Layers are described as lists of entries, so tests can make exactly the archive they need,

@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """sshd on several loopback addresses (127.0.0.2, 127.0.0.3, ...) as many ssh "hosts" on one machine.
 
 At most 16 ListenAddress lines per sshd process; root logs in with a generated key.

@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A registry token service (the Docker token auth spec) for a docker-registry configured with `auth: token`.
 
 Issues RS256 JWTs with an `x5c` certificate that the registry trusts (its rootcertbundle). Anyone gets

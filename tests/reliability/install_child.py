@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One install or removal in its own process, for fault tests; optionally SIGKILLs itself at a precise point.
 
     install_child.py BACKENDS NAME URI [--force] [--lock-timeout S] [--retries N]

@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Faults on a real registry and a real filesystem: no fault loses an installed backend or shows a broken one.
 
 Each scenario runs RUNS times; RELIABILITY.md records the figures.

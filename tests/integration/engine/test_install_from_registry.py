@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The engine end to end against a real docker-registry: pull, verify, extract, swap, metadata, errors."""
 
 from __future__ import annotations
@@ -241,7 +244,8 @@ def test_ocifile_directory_and_tarball_sources(tmp_path, backends_path):
     sha = digest_of(tarball.read_bytes())[7:]
     installer(backends_path).install("from-tar", [str(tarball)], {}, sha256=sha)
     assert version_of(backends_path, "from-tar") == "from-tarball"
-    with pytest.raises(DigestMismatchError):
+    with pytest.raises(DigestMismatchError, match="backend.tar.gz does not match the sha256 given: expected 0{64}, "
+                                                  "the download hashes to %s; check the sha256 option" % sha):
         installer(backends_path).install("bad-tar", [str(tarball)], {}, sha256="0" * 64)
     with pytest.raises(SourceError, match="give its sha256"):
         installer(backends_path).install("no-sha", [str(tarball)], {})

@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The action plugins on the controller: what they hand the module, and their failures (module execution stubbed)."""
 
 from __future__ import annotations
@@ -36,19 +39,20 @@ def gallery(tmp_path, monkeypatch):
     return [{"name": "g", "url": str(path)}]
 
 
-def run_action(plugin_module, args: dict, action: str):
+def run_action(plugin_module, args: dict, action: str, async_val: int = 0):
     """Run the action plugin with the module's execution stubbed; (result, module args it was given)."""
-    task = mock.MagicMock(args=args, action=action, async_val=0, check_mode=False, no_log=False)
-    connection = mock.MagicMock()
+    task = mock.MagicMock(args=args, action=action, async_val=async_val, check_mode=False, no_log=False)
+    connection = mock.MagicMock(has_native_async=False)
     connection._shell.tmpdir = "/tmp/remote"
     plugin = plugin_module.ActionModule(task, connection, mock.MagicMock(), DataLoader(), None, None)
     given = {}
 
-    def execute_module(module_name=None, module_args=None, task_vars=None, **_kwargs):
-        given.update(module_name=module_name, module_args=module_args)
+    def execute_module(module_name=None, module_args=None, task_vars=None, wrap_async=False, **_kwargs):
+        given.update(module_name=module_name, module_args=module_args, wrap_async=wrap_async)
         return {"changed": False}
 
     plugin._execute_module = execute_module
+    plugin._remove_tmp_path = lambda path: given.setdefault("removed_tmp", path)
     return plugin.run(task_vars={}), given
 
 
@@ -61,6 +65,13 @@ def test_install_hands_the_entry_and_the_builds_of_a_meta(gallery):
     assert module_args["gallery_entry"]["name"] == "llama-cpp" and "description" not in module_args["gallery_entry"]
     assert sorted(module_args["gallery_candidates"]) == ["cpu-llama-cpp", "cuda12-llama-cpp"]
     assert module_args["gallery_candidates"]["cpu-llama-cpp"]["version"] == "1.0"
+
+
+@pytest.mark.parametrize("async_val, wrapped", [(0, False), (3600, True)])
+def test_async_jobs_are_wrapped_and_keep_their_temporary_files(gallery, async_val, wrapped):
+    _result, given = run_action(install_action, {"name": "llama-cpp", "galleries": gallery},
+                                "localai.gallery.backend_install", async_val)
+    assert bool(given["wrap_async"]) is wrapped and ("removed_tmp" in given) is not wrapped
 
 
 def test_install_of_an_unknown_name_fails_on_the_controller_with_censored_invocation(gallery):

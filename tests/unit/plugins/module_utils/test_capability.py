@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Capability detection on fake sysfs trees with fake nvidia-smi / rocm-smi scripts (docs/behaviour.md order)."""
 
 from __future__ import annotations

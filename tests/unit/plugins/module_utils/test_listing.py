@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Listing and removal on a backends directory laid out by LocalAI itself."""
 
 from __future__ import annotations
@@ -58,6 +61,22 @@ def test_alias_preference_by_capability(localai_layout, capability, chosen):
     root, system = localai_layout
     rows, _warnings = list_backends(root, system, capability)
     assert rows["llama-cpp"]["directory"] == chosen
+
+
+def test_kind_says_what_the_operator_installed(tmp_path):
+    """llama-cpp installed as a meta: its build has alias llama-cpp, so LocalAI registers an alias row over the
+    meta row; the kind stays "meta" (whisper's build has no such alias: a plain meta row)."""
+    root = str(tmp_path)
+    backend(root, "cpu-llama-cpp", {"alias": "llama-cpp", "name": "cpu-llama-cpp"})
+    backend(root, "llama-cpp", {"meta_backend_for": "cpu-llama-cpp", "name": "llama-cpp"}, run=False)
+    backend(root, "cpu-whisper", {"name": "cpu-whisper"})
+    backend(root, "whisper", {"meta_backend_for": "cpu-whisper", "name": "whisper"}, run=False)
+    backend(root, "my-piper", {"alias": "tts", "name": "my-piper"})
+    rows, _warnings = list_backends(root, None, "default")
+    assert {name: row["kind"] for name, row in rows.items()} == {
+        "cpu-llama-cpp": "concrete", "llama-cpp": "meta", "cpu-whisper": "concrete", "whisper": "meta",
+        "my-piper": "concrete", "tts": "alias"}
+    assert rows["llama-cpp"]["is_alias"] and rows["llama-cpp"]["meta_directory"] == "llama-cpp"
 
 
 def test_missing_backends_path_is_an_empty_list(tmp_path):

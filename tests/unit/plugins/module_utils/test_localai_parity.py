@@ -1,3 +1,6 @@
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """LocalAI's own Go test cases (mudler/LocalAI at 82c191a), transcribed row by row.
 
 LocalAI's code and tests are the oracle: each row names the upstream test (file:line "title") it comes

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Copyright (c) 2026, localai.gallery contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The collection as Galaxy users get it: build the artifact, check what it holds, install it into a collections
+# path of its own, then use only that copy: ansible-doc of every module, an ansible-test integration target, and
+# the README's commands as written (tests/readme_commands.sh).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${VENV:-$ROOT/.venv}/bin
+WORK=$ROOT/build/galaxy
+rm -rf "$WORK" && mkdir -p "$WORK/dist" "$WORK/collections"
+
+cd "$ROOT"
+"$BIN/ansible-galaxy" collection build --output-path "$WORK/dist" --force >/dev/null
+artifact=$(ls "$WORK"/dist/localai-gallery-*.tar.gz)
+tar -tzf "$artifact" >"$WORK/contents.txt"
+for unwanted in '^\.venv/' '^build/' '^\.ci/' '^benchmarks/results/' '^tests/output/' '^\.git/' '__pycache__' \
+                '^localai-report/' '^tests/integration/integration_config\.yml$'; do
+  if grep -E "$unwanted" "$WORK/contents.txt" | head -3 | grep -q .; then
+    echo "galaxy: the artifact holds what users must not get ($unwanted)"; exit 1
+  fi
+done
+for wanted in plugins/modules/backend_install.py roles/backends/tasks/main.yml playbooks/provision.yml \
+              LICENSES/GPL-3.0-or-later.txt docs/behaviour.md meta/runtime.yml meta/execution-environment.yml; do
+  grep -qx "$wanted" "$WORK/contents.txt" || { echo "galaxy: the artifact lacks $wanted"; exit 1; }
+done
+echo "galaxy: $(basename "$artifact"): $(wc -l <"$WORK/contents.txt") entries, $(du -k "$artifact" | cut -f1) KiB"
+
+export ANSIBLE_COLLECTIONS_PATH=$WORK/collections
+"$BIN/ansible-galaxy" collection install "$artifact" -p "$WORK/collections" --force >/dev/null
+INSTALLED=$WORK/collections/ansible_collections/localai/gallery
+"$BIN/ansible-galaxy" collection list localai.gallery | grep -q "localai.gallery"
+for module in backend_install backend_remove backend_facts; do
+  "$BIN/ansible-doc" "localai.gallery.$module" | grep -q "OPTIONS" || { echo "galaxy: ansible-doc $module"; exit 1; }
+done
+
+# Execution environments: the build context, and what ansible-builder reads from the installed collection.
+"$BIN/ansible-builder" create -f "$ROOT/execution-environment.yml" -c "$WORK/ee-context" \
+  --output-filename Containerfile >/dev/null
+if ! grep -q "ansible-galaxy collection install" "$WORK/ee-context/Containerfile" \
+    || ! grep -q "localai.gallery" "$WORK/ee-context/_build/requirements.yml"; then
+  echo "galaxy: the execution environment context is incomplete"; exit 1
+fi
+# -v 3 shows each requirement read from meta/execution-environment.yml (ansible-core and PyYAML: in every EE).
+"$BIN/ansible-builder" introspect -v 3 "$WORK/collections" >"$WORK/introspect.txt" 2>&1
+grep -q "requirement 'pyyaml' from 'localai.gallery'" "$WORK/introspect.txt" \
+  || { cat "$WORK/introspect.txt"; echo "galaxy: ansible-builder did not read the collection's requirements"; exit 1; }
+
+LOCALAI_TEST_COLLECTION=$INSTALLED LOCALAI_TEST_WORK=$WORK/integration "$ROOT/tests/integration/run.sh" backend_install
+"$ROOT/tests/readme_commands.sh" "$WORK/readme"
+echo "galaxy: the installed collection passed"
