@@ -72,11 +72,15 @@ options:
   timeout:
     description:
       - Seconds to wait for the registry on each request.
+      - Also a speed limit, like curl's C(--speed-limit 1024 --speed-time); a transfer that receives less than 1 KiB
+        in this many seconds fails, naming the source, however slowly its bytes drip.
     type: int
     default: 60
   retries:
     description:
       - How many times a broken blob download is resumed (HTTP Range) before the source counts as failed.
+      - Also how many times an answer of HTTP 429 or 503 is retried, waiting what its C(Retry-After) asks,
+        at most 60 seconds (a longer wait is a clear failure).
     type: int
     default: 3
 """

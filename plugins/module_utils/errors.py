@@ -50,6 +50,10 @@ class SourceError(BackendError):
     """A source that is not an image, a file, a directory or a URL that can be used."""
 
 
+class ManifestError(SourceError):
+    """A manifest or index that is not what the OCI specification allows (or loops, or nests too deep)."""
+
+
 class RegistryError(BackendError):
     """The registry answered with an unexpected status or document."""
 
@@ -58,6 +62,10 @@ class RegistryUnavailableError(RegistryError):
     """The registry could not be reached, or answered a status worth retrying (408, 429, 5xx)."""
 
     transient = True
+
+
+class StalledTransferError(RegistryError):
+    """Less than 1 KiB arrived in `timeout` seconds: the source drips or hangs (not retried: it would again)."""
 
 
 class AuthenticationError(RegistryError):
@@ -105,6 +113,10 @@ class UnsafeEntryError(BackendError):
 
 class CorruptLayerError(BackendError):
     """A layer that is not a readable tar stream (bad header, truncated, bad compression)."""
+
+
+class DecompressionBombError(UnsafeEntryError):
+    """A layer that inflates to more than 1000 times its compressed size."""
 
 
 class InvalidBackendError(BackendError):

@@ -18,6 +18,7 @@ root as LocalAI's fallback (pkg/oci extractTarCopyingLinks) does.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import shutil
 import stat
@@ -39,6 +40,7 @@ _LINK_REFUSED = (errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP, err
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _PAX_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
 _SKIPPED_TYPES = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
+_MAX_MTIME = 1 << 40
 
 
 def _padded(size: int) -> int:
@@ -89,6 +91,8 @@ def iter_members(reader: ExactReader):
             info = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
         except tarfile.HeaderError as exc:
             raise CorruptLayerError("a layer has a corrupt tar header: %s" % exc)
+        if info.size < 0:
+            raise CorruptLayerError("a layer has a header with a negative size (%d) for %r" % (info.size, info.name))
         if info.type in _PAX_TYPES or info.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
             data = reader.read(_padded(info.size))[:info.size]
             if info.type == tarfile.GNUTYPE_LONGNAME:
@@ -106,6 +110,10 @@ def iter_members(reader: ExactReader):
             mtime = float(pax["mtime"]) if "mtime" in pax else info.mtime
         except ValueError:
             raise CorruptLayerError("a layer has a corrupt pax size or mtime for %r" % info.name)
+        if size < 0:  # a base-256 size field can be negative; it would never end a read
+            raise CorruptLayerError("a layer has an entry with a negative size (%d) for %r" % (size, info.name))
+        if not math.isfinite(mtime) or abs(mtime) > _MAX_MTIME:
+            mtime = 0.0  # nonsense times are not worth refusing an image for; the epoch will do
         member = Member(pax.get("path") or long_name or info.name, info.type,
                         pax.get("linkpath") or long_link or info.linkname, size, info.mode, mtime)
         pax = {}
@@ -276,6 +284,11 @@ class LayerExtractor:
             if exc.errno not in _LINK_REFUSED:
                 raise
             shutil.copy2(target_path, self._path(rel), follow_symlinks=False)
+        if not stat.S_ISLNK(target_mode):
+            # As containerd's handleLChmod and Chtimes (and tarfile): the link entry's own mode and time apply,
+            # to the inode it shares with its target.
+            os.chmod(self._path(rel), member.mode & 0o1777)
+            os.utime(self._path(rel), (member.mtime, member.mtime))
 
     def _apply_whiteout(self, rel: str) -> None:
         directory, _sep, marker = rel.rpartition("/")
@@ -340,6 +353,15 @@ class LayerExtractor:
             return
         if entry_type == tarfile.GNUTYPE_SPARSE:
             raise UnsafeEntryError("unsupported entry %r: GNU sparse files are not supported" % member.name)
+        if not rel and entry_type != tarfile.DIRTYPE:
+            # "." or "./" as a link or a file would replace the staging root itself (and a link there would be
+            # written through by every later entry).
+            reader.skip(member.size)
+            if entry_type in _SKIPPED_TYPES:
+                self.skipped.append(member.name)
+                return
+            raise UnsafeEntryError("unsafe entry %r: only a directory may stand for the backend directory itself"
+                                   % member.name)
         if is_regular and rel:
             self._write_file(rel, member, reader)
         else:

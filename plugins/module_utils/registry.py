@@ -6,11 +6,9 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import http.client
 import json
 import os
-import platform
 import re
 import time
 import urllib.error
@@ -21,67 +19,41 @@ from ansible.module_utils.urls import Request
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AuthenticationError,
-    BackendError,
     AuthorizationError,
-    DigestMismatchError,
+    BackendError,
     NotFoundError,
     PlatformNotFoundError,
     RegistryError,
     RegistryUnavailableError,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
+    ACCEPT,
+    MAX_MANIFEST_BYTES,
+    Document,
+    choose_platform_manifest,
+    follow_to_platform,
+    host_platform,
+    layers,
+    parse_document,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.reference import (
     DOCKER_HUB,
     ImageReference,
     uses_plain_http,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.streams import CHUNK_SIZE, verified
+from ansible_collections.localai.gallery.plugins.module_utils.streams import verified
+from ansible_collections.localai.gallery.plugins.module_utils.transfer import (
+    MAX_RETRY_AFTER,
+    RETRY_STATUS,
+    SpeedGuard,
+    chunks,
+    read_limited,
+    retry_after,
+)
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
-MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
-ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
-
-MAX_MANIFEST_BYTES = 4 << 20
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
-_TRANSIENT_STATUS = (408, 429, 500, 502, 503, 504)
-
-_MACHINE_TO_ARCH = {
-    "x86_64": ("amd64", None), "amd64": ("amd64", None),
-    "aarch64": ("arm64", None), "arm64": ("arm64", None),
-    "armv7l": ("arm", "v7"), "armv6l": ("arm", "v6"),
-    "i386": ("386", None), "i686": ("386", None),
-    "ppc64le": ("ppc64le", None), "s390x": ("s390x", None), "riscv64": ("riscv64", None),
-}
-
-
-def host_platform() -> dict[str, str | None]:
-    """The OS/architecture/variant triple of this host in OCI terms."""
-    machine = platform.machine().lower()
-    architecture, variant = _MACHINE_TO_ARCH.get(machine, (machine, None))
-    return {"os": platform.system().lower(), "architecture": architecture, "variant": variant}
-
-
-def describe_platform(wanted: dict[str, str | None]) -> str:
-    return "/".join(part for part in (wanted.get("os"), wanted.get("architecture"), wanted.get("variant")) if part)
-
-
-def choose_platform_manifest(index: dict, wanted: dict[str, str | None]) -> dict:
-    """Pick the descriptor of an image index for the wanted platform (variant only where both give one)."""
-    candidates = []
-    for descriptor in index.get("manifests") or []:
-        entry_platform = descriptor.get("platform") or {}
-        if entry_platform.get("os") != wanted["os"] or entry_platform.get("architecture") != wanted["architecture"]:
-            continue
-        candidates.append((descriptor, entry_platform.get("variant")))
-    for descriptor, variant in candidates:
-        if wanted.get("variant") is None or variant in (None, wanted["variant"]):
-            return descriptor
-    offered = sorted({describe_platform(d.get("platform") or {}) or "unknown" for d in index.get("manifests") or []})
-    raise PlatformNotFoundError("the image index offers no manifest for %s (it offers: %s)"
-                                % (describe_platform(wanted), ", ".join(offered) or "nothing"))
+_TRANSIENT_STATUS = (408, 500, 502, 504)
+MAX_TOKEN_BYTES = 1 << 20
 
 
 def _docker_config_auths(path: str | None) -> dict[str, str]:
@@ -121,7 +93,7 @@ class ResolvedImage(NamedTuple):
 
     @property
     def layers(self) -> list[dict]:
-        return list(self.manifest.get("layers") or [])
+        return layers(self.manifest, str(self.reference))
 
 
 class RemoteRevision:
@@ -146,6 +118,7 @@ class RegistryClient:
         self.username = username
         self.password = password
         self.retries = retries
+        self.timeout = timeout
         self.insecure_registries = tuple(insecure_registries or ())
         self.wanted_platform = wanted_platform or host_platform()
         self._docker_config_path = docker_config_path
@@ -181,27 +154,36 @@ class RegistryClient:
         return self._config_auths.get(registry)
 
     def _fetch_token(self, reference: ImageReference, params: dict[str, str]) -> str:
+        realm = params["realm"]
+        realm_scheme = urlparse(realm).scheme
+        if realm_scheme not in ("http", "https"):
+            raise AuthenticationError("registry %s names a token realm that is not an http(s) URL: %r"
+                                      % (reference.registry, realm))
+        if realm_scheme == "http" and self._base_url(reference).startswith("https:"):
+            raise AuthenticationError("registry %s sends credentials to a plain-HTTP token realm (%s) although it "
+                                      "speaks HTTPS: refused" % (reference.registry, realm))
         query = {"scope": params.get("scope") or "repository:%s:pull" % reference.repository}
         if params.get("service"):
             query["service"] = params["service"]
         headers = {}
         credentials = self._basic_credentials(reference.registry)
         if credentials:
-            headers["Authorization"] = "Basic " + credentials
-        url = params["realm"] + ("&" if "?" in params["realm"] else "?") + urlencode(query)
+            headers["Authorization"] = "Basic " + credentials  # to the realm the registry's challenge names
+        url = realm + ("&" if "?" in realm else "?") + urlencode(query)
         try:
-            response = self.http.open("GET", url, headers=headers)
-            body = json.loads(response.read(MAX_MANIFEST_BYTES))
+            response = self._send("GET", url, headers)
+            body = json.loads(read_limited(response, MAX_TOKEN_BYTES, SpeedGuard(self.timeout, realm),
+                                           "the token answer of %s" % realm))
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):
                 raise AuthenticationError("authentication failed for registry %s (token service answered HTTP %d): "
                                           "check the registry username and password" % (reference.registry, exc.code))
-            raise RegistryError("token service %s answered HTTP %d" % (params["realm"], exc.code))
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise RegistryError("cannot get a token from %s: %s" % (params["realm"], exc))
-        token = body.get("token") or body.get("access_token")
-        if not token:
-            raise RegistryError("token service %s returned no token" % params["realm"])
+            raise RegistryError("token service %s answered HTTP %d" % (realm, exc.code))
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+            raise RegistryError("cannot get a token from %s: %s" % (realm, getattr(exc, "reason", exc)))
+        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
+        if not token or not isinstance(token, str):
+            raise RegistryError("token service %s returned no token" % realm)
         return "Bearer " + token
 
     def _authorize(self, reference: ImageReference, challenge: str) -> None:
@@ -219,6 +201,24 @@ class RegistryClient:
                                   "registry_password, or log in with docker so config.json has credentials"
                                   % reference.registry)
 
+    def _send(self, method: str, url: str, headers: dict[str, str]):
+        """One request; 429 and 503 are retried up to `retries` times, waiting what Retry-After asks."""
+        attempt = 0
+        while True:
+            try:
+                return self.http.open(method, url, headers=headers)
+            except urllib.error.HTTPError as exc:
+                exc.retried = attempt  # what the error message reports
+                if exc.code not in RETRY_STATUS or attempt >= self.retries:
+                    raise
+                wait = retry_after(exc.headers.get("Retry-After"), attempt)
+                if wait > MAX_RETRY_AFTER:
+                    exc.too_long = wait
+                    raise
+                exc.close()
+                attempt += 1
+                time.sleep(wait)
+
     def _open(self, method: str, reference: ImageReference, path: str, headers: dict[str, str] | None = None):
         """Open `<base>/<path>`, doing the auth dance once; HTTP errors are mapped to precise exceptions."""
         key = (reference.registry, reference.repository)
@@ -229,7 +229,7 @@ class RegistryClient:
             if key in self._authorization:
                 request_headers["Authorization"] = self._authorization[key]
             try:
-                return self.http.open(method, url, headers=request_headers)
+                return self._send(method, url, request_headers)
             except urllib.error.HTTPError as exc:
                 if self._switch_to_https(reference, exc):
                     continue
@@ -246,8 +246,7 @@ class RegistryClient:
                 raise RegistryUnavailableError("registry %s is unreachable (%s): %s"
                                                % (reference.registry, url, reason))
 
-    @staticmethod
-    def _http_error(exc: urllib.error.HTTPError, reference: ImageReference, path: str) -> RegistryError:
+    def _http_error(self, exc: urllib.error.HTTPError, reference: ImageReference, path: str) -> RegistryError:
         if exc.code == 401:
             return AuthenticationError("authentication failed for %s (HTTP 401): the registry rejected the "
                                        "credentials; check the registry username and password" % reference)
@@ -257,75 +256,77 @@ class RegistryClient:
         if exc.code == 404:
             what = "tag or digest %r" % reference.manifest_key if path.startswith("manifests/") else "blob"
             return NotFoundError("%s not found in %s (HTTP 404): check the name and tag" % (what, reference))
+        if 300 <= exc.code < 400:
+            return RegistryError("registry %s answered too many redirects, or a redirect loop, for %s (HTTP %d at %s)"
+                                 % (reference.registry, reference, exc.code, exc.geturl()))
+        if exc.code in RETRY_STATUS:
+            if getattr(exc, "too_long", None):
+                return RegistryError("registry %s answered HTTP %d for %s and asks to wait %d s, longer than the %d s "
+                                     "a run waits: try again later"
+                                     % (reference.registry, exc.code, reference, exc.too_long, MAX_RETRY_AFTER))
+            asked = exc.headers.get("Retry-After")
+            return RegistryError("registry %s answered HTTP %d for %s after %d retries%s: try again later"
+                                 % (reference.registry, exc.code, reference, getattr(exc, "retried", 0),
+                                    " (waiting %s s each time, as it asked)" % asked if asked else ""))
         error_type = RegistryUnavailableError if exc.code in _TRANSIENT_STATUS else RegistryError
         return error_type("registry %s answered HTTP %d for %s" % (reference.registry, exc.code, reference))
 
     # --- manifests -------------------------------------------------------------------------------
-    def _get_manifest(self, reference: ImageReference, key: str) -> tuple[dict, str, str]:
-        """GET one manifest or index: (document, media type, digest of its bytes); a pinned digest is verified."""
+    def _get_document(self, reference: ImageReference, key: str) -> Document:
+        """GET one manifest or index (checked, at most 4 MiB); a pinned digest must match its bytes."""
         response = self._open("GET", reference, "manifests/" + key, {"Accept": ACCEPT})
-        body = response.read(MAX_MANIFEST_BYTES + 1)
-        if len(body) > MAX_MANIFEST_BYTES:
-            raise RegistryError("manifest of %s is larger than %d bytes" % (reference, MAX_MANIFEST_BYTES))
-        digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        if key.startswith("sha256:") and key != digest:
-            raise DigestMismatchError("manifest %s of %s is corrupt: its content hashes to %s"
-                                      % (key, reference, digest))
-        try:
-            document = json.loads(body)
-        except ValueError:
-            raise RegistryError("manifest of %s is not JSON" % reference)
-        media_type = document.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]
-        if media_type not in INDEX_TYPES + MANIFEST_TYPES:
-            media_type = OCI_INDEX if "manifests" in document else OCI_MANIFEST
-        return document, media_type, digest
+        label = str(reference)
+        body = read_limited(response, MAX_MANIFEST_BYTES, SpeedGuard(self.timeout, label), "the manifest of %s" % label)
+        return parse_document(body, label, key if key.startswith("sha256:") else None,
+                              response.headers.get("Content-Type", ""))
 
     def current_revision(self, reference: ImageReference) -> RemoteRevision:
         """The digest a tag names now (and this platform's manifest in it), in one request and no blob download."""
-        document, media_type, digest = self._get_manifest(reference, reference.manifest_key)
+        top = self._get_document(reference, reference.manifest_key)
         platform_digest = None
-        if media_type in INDEX_TYPES:
+        if top.is_index:
             try:
-                platform_digest = choose_platform_manifest(document, self.wanted_platform)["digest"]
+                platform_digest = choose_platform_manifest(top.document, self.wanted_platform)["digest"]
             except PlatformNotFoundError:
                 platform_digest = None  # the install itself will say which platforms the index offers
-        return RemoteRevision(digest, platform_digest)
+        return RemoteRevision(top.digest, platform_digest)
 
     def platform_image(self, reference: ImageReference) -> ResolvedImage:
-        """Fetch the manifest for this host's platform, following an index when the reference names one."""
-        document, media_type, digest = self._get_manifest(reference, reference.manifest_key)
-        index_digest = None
-        if media_type in INDEX_TYPES:
-            index_digest = digest
-            descriptor = choose_platform_manifest(document, self.wanted_platform)
-            document, media_type, digest = self._get_manifest(reference, descriptor["digest"])
-        if "layers" not in document:
-            raise RegistryError("manifest of %s has no layers (media type %s)" % (reference, media_type))
-        return ResolvedImage(reference, digest, document, index_digest)
+        """The manifest for this host's platform, following the index (or nested indexes) the reference names."""
+        top = self._get_document(reference, reference.manifest_key)
+        image = follow_to_platform(top, lambda digest: self._get_document(reference, digest), self.wanted_platform,
+                                   str(reference))
+        return ResolvedImage(reference, image.digest, image.document, top.digest if top.is_index else None)
 
     # --- blobs -----------------------------------------------------------------------------------
-    def _open_blob(self, reference: ImageReference, digest: str, offset: int):
+    def _open_blob(self, reference: ImageReference, digest: str, offset: int, guard: SpeedGuard):
         headers = {"Range": "bytes=%d-" % offset} if offset else {}
         response = self._open("GET", reference, "blobs/" + digest, headers)
         if offset and response.status != 206:
             skipped = 0  # the server ignored Range: drop what was already consumed
-            while skipped < offset:
-                data = response.read(min(CHUNK_SIZE, offset - skipped))
-                if not data:
-                    raise RegistryError("blob %s of %s ended while skipping to byte %d" % (digest, reference, offset))
-                skipped += len(data)
-        return response
+            for chunk in chunks(response, guard, min(1 << 20, offset)):
+                skipped += len(chunk)
+                if skipped >= offset:
+                    return response, chunk[len(chunk) - (skipped - offset):]
+            raise RegistryError("blob %s of %s ended while skipping to byte %d" % (digest, reference, offset))
+        return response, b""
 
     def _blob_chunks(self, reference: ImageReference, digest: str, size: int | None):
         """The blob's bytes as they arrive; a broken transfer is resumed with a Range request (transient errors)."""
+        guard = SpeedGuard(self.timeout, "%s (blob %s)" % (reference, digest))
         received = 0
         failures = 0
-        response = None
+        stream = None
         while True:
             try:
-                if response is None:
-                    response = self._open_blob(reference, digest, received)
-                chunk = response.read(CHUNK_SIZE)
+                if stream is None:
+                    response, leftover = self._open_blob(reference, digest, received, guard)
+                    stream = chunks(response, guard)
+                    if leftover:
+                        received += len(leftover)
+                        yield leftover
+                        continue
+                chunk = next(stream, b"")
                 if not chunk and size is not None and received < size:
                     raise ConnectionError("connection closed after %d of %d bytes" % (received, size))
             except (BackendError, OSError, http.client.HTTPException) as exc:
@@ -335,9 +336,7 @@ class RegistryClient:
                 if failures > self.retries:
                     raise RegistryUnavailableError("download of blob %s from %s failed after %d bytes and %d retries: "
                                                    "%s" % (digest, reference, received, failures - 1, exc))
-                if response is not None:
-                    response.close()
-                response = None
+                stream = None
                 time.sleep(min(0.2 * 2 ** failures, 5.0))
                 continue
             if not chunk:
@@ -346,7 +345,7 @@ class RegistryClient:
             yield chunk
 
     def iter_blob(self, reference: ImageReference, digest: str, size: int | None = None):
-        """Yield the blob's bytes, hashed while they stream and checked against digest and size.
+        """Yield the blob's bytes, hashed while they stream, never past `size`, checked against digest and size.
 
         The digest is checked when the stream ends: callers must discard what they built from it if
         DigestMismatchError is raised.

@@ -10,7 +10,6 @@ had to skip (dangling links on filesystems without links) is left in `warnings`.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tarfile
@@ -19,6 +18,7 @@ import urllib.error
 from ansible.module_utils.urls import Request
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    ManifestError,
     NotFoundError,
     RegistryError,
     SourceError,
@@ -30,12 +30,15 @@ from ansible_collections.localai.gallery.plugins.module_utils.reference import (
     is_image_reference,
     parse_reference,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.registry import (
-    INDEX_TYPES,
-    RegistryClient,
-    RemoteRevision,
+from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
+    MAX_MANIFEST_BYTES,
+    Document,
     choose_platform_manifest,
+    follow_to_platform,
+    layers,
+    parse_document,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient, RemoteRevision
 from ansible_collections.localai.gallery.plugins.module_utils.streams import (
     decompressed,
     file_chunks,
@@ -65,7 +68,7 @@ class ImageSource:
         image = self.client.platform_image(self.reference)
         extractor = LayerExtractor(stage_dir)
         for layer in image.layers:
-            blob = self.client.iter_blob(self.reference, layer["digest"], layer.get("size"))
+            blob = self.client.iter_blob(self.reference, layer["digest"], layer["size"])
             extractor.extract(read_ahead(decompressed(blob)))
         self.warnings = extractor.warnings
         return image.digest
@@ -83,33 +86,36 @@ class OciArchiveSource:
     def __str__(self) -> str:
         return self.uri
 
-    def _read_json(self, archive: tarfile.TarFile, member: str) -> dict:
+    def _read_member(self, archive: tarfile.TarFile, member: str) -> bytes:
+        """A small file of the layout (index.json, a manifest), at most MAX_MANIFEST_BYTES."""
         try:
-            handle = archive.extractfile(member)
+            info = archive.getmember(member)
+            if info.size > MAX_MANIFEST_BYTES:
+                raise ManifestError("%s in OCI archive %s is larger than %d bytes: refused"
+                                    % (member, self.path, MAX_MANIFEST_BYTES))
+            handle = archive.extractfile(info)
+            return handle.read() if handle is not None else b""
         except KeyError:
             raise SourceError("%s is not an OCI image layout: %s is missing" % (self.path, member))
-        return json.loads(handle.read())
+        except (OSError, EOFError, tarfile.TarError) as exc:
+            raise SourceError("cannot read %s from OCI archive %s: %s" % (member, self.path, exc))
 
-    def _blob_name(self, digest: str) -> str:
+    @staticmethod
+    def _blob_name(digest: str) -> str:
         algorithm, _sep, hexdigest = digest.partition(":")
         return "blobs/%s/%s" % (algorithm, hexdigest)
 
-    def _manifest(self, archive: tarfile.TarFile) -> tuple[dict, str, str | None]:
-        """(platform manifest, its digest, the top-level digest index.json names) for this host."""
-        descriptor = self._read_json(archive, "index.json")
-        top_digest = None
-        while True:
-            manifests = descriptor.get("manifests")
-            if manifests is not None:
-                platformed = [item for item in manifests if item.get("platform")]
-                descriptor = choose_platform_manifest(descriptor, self.wanted_platform) if platformed else manifests[0]
-            digest = descriptor["digest"]
-            top_digest = top_digest or digest
-            document = self._read_json(archive, self._blob_name(digest))
-            if document.get("mediaType") in INDEX_TYPES or "manifests" in document:
-                descriptor = document
-                continue
-            return document, digest, top_digest
+    def _blob_document(self, archive: tarfile.TarFile, digest: str) -> Document:
+        return parse_document(self._read_member(archive, self._blob_name(digest)), self.path, digest)
+
+    def _documents(self, archive: tarfile.TarFile) -> tuple[Document, Document]:
+        """(this platform's image manifest, the document index.json names: what a tag would name)."""
+        layout_index = parse_document(self._read_member(archive, "index.json"), self.path)
+        descriptor = choose_platform_manifest(layout_index.document, self.wanted_platform, self.path)
+        top = self._blob_document(archive, descriptor["digest"])
+        image = follow_to_platform(top, lambda digest: self._blob_document(archive, digest), self.wanted_platform,
+                                   self.path)
+        return image, top
 
     def _open(self) -> tarfile.TarFile:
         try:
@@ -119,22 +125,22 @@ class OciArchiveSource:
 
     def current_revision(self) -> RemoteRevision:
         with self._open() as archive:
-            _manifest, digest, top_digest = self._manifest(archive)
-        return RemoteRevision(top_digest, digest if digest != top_digest else None)
+            image, top = self._documents(archive)
+        return RemoteRevision(top.digest, image.digest if image.digest != top.digest else None)
 
     def fill(self, stage_dir: str) -> str:
         extractor = LayerExtractor(stage_dir)
         with self._open() as archive:
-            manifest, _digest, top_digest = self._manifest(archive)
-            for layer in manifest.get("layers") or []:
+            image, top = self._documents(archive)
+            for layer in layers(image.document, self.path):
                 try:
                     handle = archive.extractfile(self._blob_name(layer["digest"]))
                 except KeyError:
                     raise SourceError("OCI archive %s lacks layer %s" % (self.path, layer["digest"]))
-                chunks = verified(file_chunks(handle), layer["digest"], layer.get("size"), self.path)
+                chunks = verified(file_chunks(handle), layer["digest"], layer["size"], self.path)
                 extractor.extract(decompressed(chunks))
         self.warnings = extractor.warnings
-        return top_digest
+        return top.digest
 
 
 class DirectorySource:

@@ -13,6 +13,7 @@ import zlib
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     CorruptLayerError,
+    DecompressionBombError,
     DigestMismatchError,
     MissingLibraryError,
     SourceError,
@@ -27,6 +28,10 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 OUTPUT_CHUNK = 1 << 20
 CHUNK_SIZE = 1 << 20
+# A layer may compress well, but not 1000:1 (deflate's own ceiling is about 1032:1, reached by runs of zeros only);
+# checked once 64 MiB are out, so small, very regular layers are never refused.
+BOMB_RATIO = 1000
+BOMB_MIN_BYTES = 64 << 20
 
 
 def verified(chunks, digest: str, size: int | None = None, label: str = "", user_checksum: bool = False):
@@ -109,29 +114,65 @@ def _gunzip(first: bytes, rest):
 
 
 def _unzstd(first: bytes, rest):
+    """Inflate zstd across frames (pzstd and parallel encoders write several) with bounded output per read."""
     if zstandard is None:
         raise MissingLibraryError("zstandard",
                                   "to extract zstd-compressed layers (pip install zstandard on the target)")
-    decompressor = zstandard.ZstdDecompressor()
     try:
-        yield from decompressor.read_to_iter(_ChunkReader(first, rest), read_size=OUTPUT_CHUNK,
-                                             write_size=OUTPUT_CHUNK)
+        reader = zstandard.ZstdDecompressor().stream_reader(_ChunkReader(first, rest), read_size=OUTPUT_CHUNK,
+                                                            read_across_frames=True)
+    except TypeError:
+        raise MissingLibraryError("zstandard", "0.18 or later to extract zstd layers of several frames")
+    try:
+        while True:
+            output = reader.read(OUTPUT_CHUNK)
+            if not output:
+                return
+            yield output
     except zstandard.ZstdError as exc:
         raise CorruptLayerError("a zstd layer is corrupt: %s" % exc)
 
 
+class _Counted:
+    """An iterator of byte chunks that counts what it handed out."""
+
+    def __init__(self, chunks) -> None:
+        self._chunks = iter(chunks)
+        self.total = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = next(self._chunks)
+        self.total += len(chunk)
+        return chunk
+
+
+def _bomb_checked(output, compressed: _Counted):
+    """Stop a stream that inflates to more than BOMB_RATIO times what it consumed, once past BOMB_MIN_BYTES."""
+    inflated = 0
+    for chunk in output:
+        inflated += len(chunk)
+        if inflated > BOMB_MIN_BYTES and inflated > BOMB_RATIO * max(compressed.total, 1):
+            raise DecompressionBombError("a layer inflates to more than %d times its compressed size (%d bytes from "
+                                         "%d): refused as a decompression bomb before it fills the disk"
+                                         % (BOMB_RATIO, inflated, compressed.total))
+        yield chunk
+
+
 def decompressed(chunks):
     """Yield the decompressed bytes of a gzip, zstd or uncompressed stream, chosen by its magic bytes."""
-    chunks = iter(chunks)
+    chunks = _Counted(chunks)
     first = b""
     for chunk in chunks:
         first += chunk
         if len(first) >= 4:
             break
     if first.startswith(GZIP_MAGIC):
-        return _gunzip(first, chunks)
+        return _bomb_checked(_gunzip(first, chunks), chunks)
     if first.startswith(ZSTD_MAGIC):
-        return _unzstd(first, chunks)
+        return _bomb_checked(_unzstd(first, chunks), chunks)
     return _passthrough(first, chunks)
 
 
@@ -210,6 +251,8 @@ class ExactReader:
 
     def iter_slices(self, size: int):
         """Yield memoryviews that add up to exactly `size` bytes; raise if the stream ends first."""
+        if size < 0:
+            raise CorruptLayerError("a layer asks to read a negative number of bytes (%d)" % size)
         remaining = size
         while remaining:
             if not self._buffer and not self._fill():

@@ -35,7 +35,7 @@ def test_files_dirs_links_and_modes(tmp_path, compression):
     root.mkdir()
     extract(root, [entry("bin", kind="dir", mode=0o500), entry("bin/run", "x", mode=0o4755),
                    entry("bin/alias", kind="symlink", target="run"),
-                   entry("bin/hard", kind="hardlink", target="bin/run"),
+                   entry("bin/hard", kind="hardlink", target="bin/run", mode=0o4755),  # its mode applies to the inode
                    entry("deep/implicit/file.txt", "content" * 5000)], compression=compression)
     found = tree(root)
     assert found["bin"] == ("dir", "0o700")  # u+rwx added
