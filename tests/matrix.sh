@@ -21,12 +21,15 @@ python_of() {  # the pyenv interpreter for a major.minor version
   echo "$found/bin/python$1"
 }
 
-controller_venv() {  # ansible-core CORE on Python PY, in its own venv (PyYAML: the action plugins)
+controller_venv() {  # ansible-core CORE on Python PY, in its own venv, with the controller requirements
   local core=$1 py=$2 venv=$WORK/venv-$1-py$2
-  if [ ! -x "$venv/bin/ansible-test" ] || [[ $("$venv/bin/ansible" --version) != *"core $core."* ]]; then
+  if [ ! -x "$venv/bin/ansible-test" ] || [[ $("$venv/bin/ansible" --version) != *"core $core."* ]] \
+      || ! cmp -s "$ROOT/requirements.txt" "$venv/.requirements.txt"; then
     rm -rf "$venv"
     "$(python_of "$py")" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "ansible-core==$core.*" pyyaml
+    # requirements.txt: PyYAML for the galleries, sigstore for signatures (the action plugins)
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "ansible-core==$core.*" -r "$ROOT/requirements.txt"
+    cp "$ROOT/requirements.txt" "$venv/.requirements.txt"
   fi
   echo "$venv"
 }

@@ -1,13 +1,48 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Look the backend up in the galleries on the controller, then run the module with the entry as data."""
+"""On the controller: look the backend up in the galleries, pin each image it may install to one digest for
+the whole run and verify its signature against the gallery's policy, then run the module with the result."""
 
 from __future__ import annotations
 
-from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import is_meta
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import FRAGMENT_SPECS
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
+from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import is_meta, resolve_meta
+from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
 from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import GalleryActionBase
 from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, meta_candidates, slim_entry
+from ansible_collections.localai.gallery.plugins.plugin_utils.pinning import Pinner
+from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
+
+# Read here, never sent to the target.
+CONTROLLER_OPTIONS = ("trusted_root", "require_integrity", "pin_digests")
+
+
+def _flag(module_args: dict, option: str, default: bool) -> bool:
+    try:
+        return boolean(module_args.pop(option, default), strict=True)
+    except TypeError as exc:
+        raise AnsibleActionFail("%s must be a boolean: %s" % (option, exc))
+
+
+def registry_client(module_args: dict) -> tuple[RegistryClient, dict]:
+    """The client the module would build, from the same options checked by the same spec."""
+    spec = FRAGMENT_SPECS["registry"]
+    result = ArgumentSpecValidator(spec).validate({key: module_args[key] for key in spec if key in module_args})
+    if result.error_messages:
+        raise AnsibleActionFail("; ".join(result.error_messages))
+    params = result.validated_parameters
+    client = RegistryClient(username=params["registry_username"], password=params["registry_password"],
+                            validate_certs=params["validate_certs"], ca_path=params["ca_path"],
+                            timeout=params["timeout"], retries=params["retries"],
+                            insecure_registries=params["insecure_registries"],
+                            docker_config_path=params["docker_config"])
+    return client, params["registry_mirrors"]
 
 
 class ActionModule(GalleryActionBase):
@@ -16,11 +51,45 @@ class ActionModule(GalleryActionBase):
     failure_prefix = "cannot install"
 
     def module_args_from_galleries(self, module_args: dict, galleries) -> dict:
-        if module_args.get("uri") or not module_args.get("name"):
-            return module_args
-        loaded = self.load_galleries(galleries, module_args)
-        gallery, entry = find_entry(loaded, module_args["name"])
-        module_args["gallery_entry"] = slim_entry(entry, gallery)
-        if is_meta(entry):
-            module_args["gallery_candidates"] = meta_candidates(loaded, gallery, entry)
+        trusted_root = module_args.pop("trusted_root", None)
+        require_integrity = _flag(module_args, "require_integrity", False)
+        client, mirrors = registry_client(module_args) if _flag(module_args, "pin_digests", True) else (None, None)
+        pinner = Pinner(client, RunCache("pins"), mirrors, self._loader.path_dwim(trusted_root) if trusted_root else None,
+                        require_integrity)
+        if not module_args.get("name"):
+            return module_args  # the module says what is missing
+        if module_args.get("uri"):
+            module_args["uri_pin"] = pinner.pin({"name": module_args["name"], "uri": module_args["uri"],
+                                                 "sha256": module_args.get("sha256")}, None)
+        else:
+            loaded = self.load_galleries(galleries, module_args)
+            gallery, entry = find_entry(loaded, module_args["name"])
+            module_args["gallery_entry"] = slim_entry(entry, gallery)
+            if is_meta(entry):
+                module_args["gallery_candidates"] = self._pinned_candidates(pinner, loaded, gallery, entry,
+                                                                            module_args.get("capability"))
+            elif entry.get("uri"):
+                module_args["gallery_entry"].update(pinner.pin(module_args["gallery_entry"], gallery))
+        self.controller_warnings = pinner.warnings
         return module_args
+
+    def _pinned_candidates(self, pinner: Pinner, loaded: list[dict], gallery: dict, entry: dict,
+                           capability_option) -> dict:
+        """The builds of a meta, each pinned under its own gallery's policy. When the host's capability is known
+        (the option, or localai_capability from backend_facts), only the build it needs is asked for."""
+        expected = None
+        capability = capability_option or self.task_vars.get("localai_capability")
+        if capability:
+            try:
+                expected = resolve_meta(entry["name"], entry.get("capabilities") or {}, str(capability))["concrete"]
+            except BackendError:
+                expected = None  # the module will say there is no build for it
+        by_url = {item.get("url"): item for item in loaded}
+        candidates = meta_candidates(loaded, gallery, entry)
+        if expected not in candidates:
+            expected = None
+        for name, candidate in candidates.items():
+            source = by_url.get(candidate["gallery"]["url"])
+            candidate.update(pinner.pin(candidate, source) if expected in (None, name)
+                             else pinner.unpinned(candidate, source, expected))
+        return candidates

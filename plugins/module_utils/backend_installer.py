@@ -31,6 +31,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.metadata import (
     replace_metadata,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.reference import is_image_reference, parse_reference
+from ansible_collections.localai.gallery.plugins.module_utils.registry import RemoteRevision
 from ansible_collections.localai.gallery.plugins.module_utils.sources import open_source
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, is_runnable
 
@@ -59,25 +60,48 @@ def _read_metadata_or_none(directory: str) -> dict | None:
         return None
 
 
+def pinned_uris(uris: list[str], pin: dict) -> list[str]:
+    """The digest the controller pinned, from the repository it resolved first, then the chain's other
+    repositories (mirrors hold the same content); tags and non-image sources cannot promise that digest."""
+    ordered = [pin["uri"]] + [uri for uri in uris if uri != pin["uri"]]
+    pinned = []
+    for uri in ordered:
+        if is_image_reference(uri) and not uri.startswith("ocifile://"):
+            candidate = str(parse_reference(uri).with_digest(pin["digest"]))
+            if candidate not in pinned:
+                pinned.append(candidate)
+    return pinned
+
+
 class ConcreteBackend:
     """A concrete backend to install: its directory name, the sources to try in order, and what
-    metadata.json records (the primary uri, alias, gallery URL and version of its gallery entry)."""
+    metadata.json records (the primary uri, alias, gallery URL and version of its gallery entry).
+
+    `pin` is what the controller resolved for the whole run ({uri, digest, verified, signer,
+    verified_manifests}): then only that digest is installed, whatever the tag names by now.
+    """
 
     def __init__(self, name: str, uris: list[str], uri: str | None = None, alias: str = "", gallery_url: str = "",
-                 version: str = "", sha256: str | None = None) -> None:
+                 version: str = "", sha256: str | None = None, pin: dict | None = None) -> None:
         self.name = name
-        self.uris = uris
         self.uri = uri or uris[0]
+        self.uris = pinned_uris(uris, pin) if pin else uris
         self.alias = alias or ""
         self.gallery_url = gallery_url or ""
         self.version = version or ""
         self.sha256 = sha256
+        self.pin = pin
 
     @classmethod
     def from_entry(cls, entry: dict, gallery_url: str = "") -> "ConcreteBackend":
         """From a gallery entry (or a direct install shaped like one): its uri, mirrors and LocalAI's fallbacks."""
         return cls(entry["name"], fallback_uris(entry["uri"], entry.get("mirrors")), entry["uri"],
-                   entry.get("alias") or "", gallery_url, entry.get("version") or "", entry.get("sha256"))
+                   entry.get("alias") or "", gallery_url, entry.get("version") or "", entry.get("sha256"),
+                   entry.get("pin"))
+
+    @property
+    def signer(self) -> dict | None:
+        return self.pin.get("signer") if self.pin and self.pin.get("verified") else None
 
     def metadata(self, digest: str | None) -> dict:
         """metadata.json of a fresh install: nothing of an earlier install survives (LocalAI writes it afresh)."""
@@ -137,7 +161,9 @@ class BackendInstaller:
 
     # --- planning (no writes) -----------------------------------------------------------------------
     def _sources(self, backend: ConcreteBackend):
-        return [open_source(uri, self.client, self.registry_mirrors, backend.sha256) for uri in backend.uris]
+        verified_manifests = (backend.pin or {}).get("verified_manifests")
+        return [open_source(uri, self.client, self.registry_mirrors, backend.sha256, verified_manifests)
+                for uri in backend.uris]
 
     def _current_revision(self, backend: ConcreteBackend):
         attempts = []
@@ -172,6 +198,8 @@ class BackendInstaller:
         """What the concrete backend needs; `known_revision` was fetched earlier in this run (no second request)."""
         directory = self.store.backend_dir(backend.name)
         before = _read_metadata_or_none(directory) if os.path.isdir(directory) else None
+        if known_revision is None and backend.pin:
+            known_revision = RemoteRevision(backend.pin["digest"])  # what the controller resolved for this run
 
         def install(reason: str, revision=known_revision) -> Change:
             return Change(backend.name, directory, INSTALL, reason, before,

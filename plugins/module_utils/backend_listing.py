@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.localai.gallery.plugins.module_utils import provenance
 from ansible_collections.localai.gallery.plugins.module_utils.capability import preference_tokens
 from ansible_collections.localai.gallery.plugins.module_utils.errors import MetadataError
 from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
@@ -66,6 +67,13 @@ class InstalledBackend:
         return self.metadata.get("name") or self.directory
 
 
+def _metadata_or_empty(path: str) -> dict:
+    try:
+        return read_metadata(path)
+    except MetadataError:
+        return {}
+
+
 def _directories(root: str | None) -> list[str]:
     if not root:
         return []
@@ -83,7 +91,12 @@ def scan(root: str | None, is_system: bool = False) -> list[InstalledBackend]:
 
 def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, kind: str, **flags) -> dict:
     path = os.path.join(root, target_dir)
+    # A meta or alias row runs its build: the build's metadata decides which digest was verified.
+    target_metadata = backend.metadata if target_dir == backend.directory else _metadata_or_empty(path)
+    signer = None if backend.is_system else \
+        provenance.verified_signer(root, target_dir, target_metadata.get("digest"))
     row = {"name": name, "kind": kind, "directory": target_dir, "path": path, "run_file": os.path.join(path, RUN_FILE),
+           "verified": signer is not None, "signer": signer,
            "runnable": backend.runnable if target_dir == backend.directory else is_runnable(path),
            "is_system": backend.is_system, "is_meta": False, "is_alias": False,
            "meta_backend_for": backend.meta_backend_for, "alias": backend.metadata.get("alias"),

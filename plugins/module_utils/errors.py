@@ -137,3 +137,44 @@ class MetadataError(BackendError):
 
 class SystemBackendError(BackendError):
     """An attempt to change a backend of the read-only system path."""
+
+
+# --- signatures (checked on the controller; a refusal travels to the target as a message) -------------
+class SignatureError(BackendError):
+    """An image whose signature does not satisfy its gallery's verification policy: nothing is installed."""
+
+
+class VerificationPolicyError(SignatureError):
+    """A `verification:` block that LocalAI would also refuse (no issuer, no identity, a bad not_before)."""
+
+
+class NoSignatureError(SignatureError):
+    """No Sigstore bundle referrer for the image's digest (neither the referrers API nor the fallback tag)."""
+
+
+class UnreadableBundleError(SignatureError):
+    """A referrer that is not a readable Sigstore bundle."""
+
+
+class SignerMismatchError(SignatureError):
+    """A valid signature by another identity or issuer than the policy names."""
+
+
+class InvalidSignatureError(SignatureError):
+    """A signature, certificate chain, SCT or transparency-log entry that does not verify."""
+
+
+class SignedTooEarlyError(SignatureError):
+    """A signature made before the policy's not_before (the revocation lever)."""
+
+
+class SubjectMismatchError(SignatureError):
+    """A valid bundle for another digest than the image's."""
+
+
+class IntegrityRequiredError(SignatureError):
+    """require_integrity, and no verification policy (OCI images) or no sha256 (tarballs)."""
+
+
+class SigstoreUnavailableError(SignatureError):
+    """A policy must be checked, but sigstore-python is missing on the controller or its trust root is unusable."""

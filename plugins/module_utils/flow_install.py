@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.localai.gallery.plugins.module_utils import provenance
 from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import (
+    INSTALL,
     BackendInstaller,
     Change,
     ConcreteBackend,
@@ -21,7 +23,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     detect_capability,
     validate_capability_option,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, SignatureError
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
     is_compatible,
     is_meta,
@@ -33,7 +35,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.store import RUN_F
 class InstallRequest(ModuleRequest):
     """What to install: a direct uri, or a gallery entry (with the candidate builds of a meta)."""
 
-    options = ("name", "uri", "alias", "sha256", "gallery_entry", "gallery_candidates", "state", "force", "capability")
+    options = ("name", "uri", "alias", "sha256", "gallery_entry", "gallery_candidates", "uri_pin", "state", "force",
+               "capability")
 
     @property
     def meta(self) -> dict | None:
@@ -43,8 +46,9 @@ class InstallRequest(ModuleRequest):
 def _choose_concrete(request: InstallRequest, capability: str, result: dict) -> ConcreteBackend:
     """The concrete build to install, from the direct uri, the entry, or the meta's map for this capability."""
     if request.uri:
-        return ConcreteBackend.from_entry({"name": request.name, "uri": request.uri, "alias": request.alias,
-                                           "sha256": request.sha256})
+        return ConcreteBackend.from_entry(_refuse_or_pass(dict(
+            request.uri_pin or {}, name=request.name, uri=request.uri, alias=request.alias, sha256=request.sha256),
+            result))
     if not request.gallery_entry:
         raise BackendError("give uri for a direct install, or a gallery name resolved by the action plugin "
                            "(run the module as localai.gallery.backend_install)")
@@ -57,7 +61,40 @@ def _choose_concrete(request: InstallRequest, capability: str, result: dict) -> 
                                "uri" % (request.meta["name"], choice["concrete"], choice["key"]))
         result.update(capability_key=choice["key"], capability_reason=choice["reason"], meta=request.meta["name"])
     gallery_url = (entry.get("gallery") or request.gallery_entry.get("gallery") or {}).get("url") or ""
-    return ConcreteBackend.from_entry(entry, gallery_url)
+    return ConcreteBackend.from_entry(_refuse_or_pass(entry, result), gallery_url)
+
+
+def _refuse_or_pass(entry: dict, result: dict) -> dict:
+    """An entry the controller refused (signature, integrity) stops here, before anything is planned; one it
+    warned about (unverified, not pinned) carries the warning to the host that installs it."""
+    if entry.get("refusal"):
+        raise SignatureError(entry["refusal"])
+    if entry.get("warning"):
+        result["warnings"].append(entry["warning"])
+    return entry
+
+
+def _signer_after(installer: BackendInstaller, concrete: ConcreteBackend, change: Change) -> dict | None:
+    """Who signed what is installed after this run (or would be, in check mode)."""
+    digest = (change.after or {}).get("digest") or change.digest
+    if concrete.signer and digest == concrete.pin["digest"]:
+        return concrete.signer
+    return provenance.verified_signer(installer.store.path, concrete.name, digest)
+
+
+def _record_provenance(installer: BackendInstaller, concrete: ConcreteBackend, change: Change) -> None:
+    """Bookkeeping beside metadata.json, not a change of the backend: a verified digest gets its signer
+    recorded; a fresh install of unverified bytes drops an older record."""
+    digest = (change.after or {}).get("digest")
+    if concrete.signer and digest == concrete.pin["digest"]:
+        if provenance.read_record(installer.store.path, concrete.name) != {
+                "name": concrete.name, "digest": digest, "signer": concrete.signer}:
+            ownership = installer.ownership
+            provenance.write_record(installer.store.path, concrete.name, digest, concrete.signer,
+                                    -1 if ownership.uid is None else ownership.uid,
+                                    -1 if ownership.gid is None else ownership.gid)
+    elif change.action == INSTALL:
+        provenance.forget(installer.store.path, concrete.name)
 
 
 def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> dict:
@@ -80,7 +117,12 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> 
             concrete_change, meta_change = _apply_under_lock(installer, request, concrete, concrete_change, meta_name)
         else:
             installer.store.recover_leftovers()
+        if os.path.isdir(installer.store.path):
+            _record_provenance(installer, concrete, concrete_change)
     result["warnings"] += installer.warnings
+    signer = _signer_after(installer, concrete, concrete_change)
+    result.update(verified=signer is not None, signer=signer,
+                  pinned_digest=concrete.pin["digest"] if concrete.pin else None)
     return _result(result, concrete_change, meta_change)
 
 

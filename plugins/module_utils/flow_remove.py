@@ -10,6 +10,7 @@ refused. Deviation (docs/behaviour.md, Remove): a name that is not installed is 
 
 from __future__ import annotations
 
+from ansible_collections.localai.gallery.plugins.module_utils import provenance
 from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import prefer_directory, scan
 from ansible_collections.localai.gallery.plugins.module_utils.backends_module import ModuleRequest
 from ansible_collections.localai.gallery.plugins.module_utils.capability import (
@@ -60,6 +61,7 @@ def run_remove(request: RemoveRequest, store: BackendStore, probe) -> dict:
             removed = plan_removal(store.path, request.system_backends_path, request.name, capability)
             for directory in removed:
                 store.delete(directory)
+                provenance.forget(store.path, directory)
     elif not request.check_mode:
         store.recover_leftovers()
     return {"changed": bool(removed), "removed": removed,

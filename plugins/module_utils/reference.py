@@ -49,6 +49,14 @@ class ImageReference:
     def with_tag(self, tag: str) -> "ImageReference":
         return ImageReference(self.registry, self.repository, tag, None)
 
+    def with_digest(self, digest: str) -> "ImageReference":
+        """The same repository pinned to `digest` (the tag, if any, is dropped: the digest decides)."""
+        return ImageReference(self.registry, self.repository, None, digest)
+
+    def without_tag(self) -> str:
+        """`registry/repository`, for messages about the repository rather than one tag."""
+        return "%s/%s" % (self.registry, self.repository)
+
     def __str__(self) -> str:
         text = "%s/%s" % (self.registry, self.repository)
         if self.tag:

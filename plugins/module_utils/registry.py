@@ -272,7 +272,7 @@ class RegistryClient:
         return error_type("registry %s answered HTTP %d for %s" % (reference.registry, exc.code, reference))
 
     # --- manifests -------------------------------------------------------------------------------
-    def _get_document(self, reference: ImageReference, key: str) -> Document:
+    def get_document(self, reference: ImageReference, key: str) -> Document:
         """GET one manifest or index (checked, at most 4 MiB); a pinned digest must match its bytes."""
         response = self._open("GET", reference, "manifests/" + key, {"Accept": ACCEPT})
         label = str(reference)
@@ -282,7 +282,7 @@ class RegistryClient:
 
     def current_revision(self, reference: ImageReference) -> RemoteRevision:
         """The digest a tag names now (and this platform's manifest in it), in one request and no blob download."""
-        top = self._get_document(reference, reference.manifest_key)
+        top = self.get_document(reference, reference.manifest_key)
         platform_digest = None
         if top.is_index:
             try:
@@ -293,8 +293,8 @@ class RegistryClient:
 
     def platform_image(self, reference: ImageReference) -> ResolvedImage:
         """The manifest for this host's platform, following the index (or nested indexes) the reference names."""
-        top = self._get_document(reference, reference.manifest_key)
-        image = follow_to_platform(top, lambda digest: self._get_document(reference, digest), self.wanted_platform,
+        top = self.get_document(reference, reference.manifest_key)
+        image = follow_to_platform(top, lambda digest: self.get_document(reference, digest), self.wanted_platform,
                                    str(reference))
         return ResolvedImage(reference, image.digest, image.document, top.digest if top.is_index else None)
 
@@ -351,3 +351,14 @@ class RegistryClient:
         DigestMismatchError is raised.
         """
         return verified(self._blob_chunks(reference, digest, size), digest, size, "%s" % reference)
+
+    def small_blob(self, reference: ImageReference, digest: str, limit: int) -> bytes:
+        """A whole blob of at most `limit` bytes (a signature bundle, a config), checked against its digest."""
+        label = "blob %s of %s" % (digest, reference)
+        body = read_limited(self._open("GET", reference, "blobs/" + digest), limit, SpeedGuard(self.timeout, label),
+                            label)
+        return b"".join(verified([body], digest, None, label))
+
+    def open_api(self, reference: ImageReference, path: str, headers: dict[str, str] | None = None):
+        """GET any path of the repository's API (`referrers/<digest>`), with auth and precise errors."""
+        return self._open("GET", reference, path, headers)

@@ -21,6 +21,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     ManifestError,
     NotFoundError,
     RegistryError,
+    SignatureError,
     SourceError,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
@@ -52,10 +53,12 @@ _TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd")
 class ImageSource:
     """An image in a registry, after registry-mirror rewriting."""
 
-    def __init__(self, uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None) -> None:
+    def __init__(self, uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,
+                 verified_manifests: list[str] | None = None) -> None:
         self.uri = uri
         self.reference = apply_mirrors(parse_reference(uri), registry_mirrors)
         self.client = client
+        self.verified_manifests = verified_manifests
         self.warnings: list[str] = []
 
     def __str__(self) -> str:
@@ -66,6 +69,10 @@ class ImageSource:
 
     def fill(self, stage_dir: str) -> str:
         image = self.client.platform_image(self.reference)
+        if self.verified_manifests is not None and image.manifest_digest not in self.verified_manifests:
+            raise SignatureError("the manifest of %s for this host's platform (%s) has no verified signature; the "
+                                 "controller verified only %s" % (self, image.manifest_digest,
+                                                                  ", ".join(self.verified_manifests)))
         extractor = LayerExtractor(stage_dir)
         for layer in image.layers:
             blob = self.client.iter_blob(self.reference, layer["digest"], layer["size"])
@@ -202,8 +209,9 @@ class TarballSource:
 
 
 def open_source(uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,
-                sha256: str | None = None):
-    """The source object for a uri, by its form (see docs/behaviour.md "Sources")."""
+                sha256: str | None = None, verified_manifests: list[str] | None = None):
+    """The source object for a uri, by its form (see docs/behaviour.md "Sources"); `verified_manifests` limits
+    an image to the platform manifests whose signatures the controller verified."""
     if uri.startswith("ocifile://"):
         return OciArchiveSource(uri, client.wanted_platform)
     if uri.startswith(("http://", "https://")) or uri.endswith(_TARBALL_SUFFIXES):
@@ -211,5 +219,5 @@ def open_source(uri: str, client: RegistryClient, registry_mirrors: dict[str, st
     if uri.startswith((FILE_SCHEME, "/", "./", "../")) or os.path.isdir(uri):
         return DirectorySource(uri)
     if is_image_reference(uri):
-        return ImageSource(uri, client, registry_mirrors)
+        return ImageSource(uri, client, registry_mirrors, verified_manifests)
     raise SourceError("cannot use %r as a source: not an image reference, ocifile://, directory or tarball URL" % uri)

@@ -8,8 +8,8 @@ LocalAI registers every direct child of the backends path that holds a run.sh, d
 in one hidden directory, `<backends>/.localai-gallery/`, on the same filesystem so that renames stay
 atomic. Inside it: `lock`, `staging.<token>.<name>` while a backend is built, `backup.<token>.<name>`
 for the replaced one between the two renames of a fallback swap, and `removing.<token>.<name>` for one
-being deleted. A run killed at any point leaves at most such directories; the next run that takes the
-lock puts a lost backup back and deletes the rest.
+being deleted, and `provenance/` for signer records (provenance.py). A run killed at any point leaves at
+most such directories; the next run that takes the lock puts a lost backup back and deletes the rest.
 
 Releases before 0.2.0 kept `.staging.*`, `.backup.*`, `.removing.*` and `.localai-gallery.lock` as
 direct children; recovery cleans those up the same way.
@@ -44,6 +44,7 @@ except (ImportError, OSError):
 RUN_FILE = "run.sh"
 WORK_DIR = ".localai-gallery"
 LOCK_NAME = "lock"
+PROVENANCE_DIR = "provenance"  # signer records (provenance.py), kept across runs
 STAGING, BACKUP, REMOVING = "staging.", "backup.", "removing."
 WORK_PREFIXES = (STAGING, BACKUP, REMOVING)
 LEGACY_LOCK = ".localai-gallery.lock"
@@ -141,7 +142,7 @@ class BackendStore:
         found = []
         try:
             for entry in sorted(os.listdir(self.work_path)):
-                if entry != LOCK_NAME:
+                if entry not in (LOCK_NAME, PROVENANCE_DIR):
                     found.append((os.path.join(self.work_path, entry), work_entry_owner(entry, BACKUP)))
         except (FileNotFoundError, NotADirectoryError):
             pass

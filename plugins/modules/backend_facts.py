@@ -116,7 +116,11 @@ ansible_facts:
       description:
         - Every name LocalAI would list, keyed by name (directories, meta names, aliases, system backends).
         - Each value has C(name), C(kind), C(directory) (the directory it points to), C(path), C(run_file),
-          C(runnable), C(is_system), C(is_meta), C(is_alias), C(meta_backend_for), C(alias) and C(metadata).
+          C(runnable), C(is_system), C(is_meta), C(is_alias), C(meta_backend_for), C(alias), C(metadata),
+          C(verified) and C(signer).
+        - C(verified) is true when the digest in the directory's C(metadata.json) was installed by
+          M(localai.gallery.backend_install) with a Sigstore signature verified against its gallery's policy;
+          C(signer) then gives C(identity), C(issuer), C(signed_at), C(digest) and C(bundle).
         - C(is_meta) and C(is_alias) are LocalAI's own view of the row. C(kind) is what the name is to an operator,
           V(system), V(concrete), V(meta) or V(alias); a meta installed by this collection or LocalAI whose build
           carries the meta's name as alias (as V(llama-cpp) does) is registered by LocalAI as an alias row, and its

@@ -98,9 +98,43 @@ options:
       - Group that should own every entry of the installed backend and of its meta directory, as a name or a
         numeric id. See O(owner).
     type: str
+  require_integrity:
+    description:
+      - LocalAI's C(--require-backend-integrity). When V(true), an image from a gallery without a C(verification)
+        policy (or given directly by O(uri)) fails, and so does a tarball without O(sha256).
+      - When V(false), such installs go ahead with a warning, as LocalAI's do.
+      - A gallery's policy is the C(verification) key of its item in O(galleries), in LocalAI's own shape
+        (C(issuer) or C(issuer_regex), C(identity) or C(identity_regex), and optionally C(not_before), an RFC 3339
+        time). Every image from that gallery must then carry a Sigstore bundle (cosign 2.2+
+        C(--new-bundle-format)) by a matching signer; see the README, section "Signed backends".
+      - Read on the controller.
+    type: bool
+    default: false
+  trusted_root:
+    description:
+      - Path on the controller to a Sigstore trusted-root JSON to verify signatures with, for air-gapped fleets or
+        a private Sigstore instance.
+      - When not set, Sigstore's public-good root, refreshed through its TUF repository; when that cannot be
+        reached, the root shipped with sigstore-python is used, with a warning.
+      - Verification needs the Python package C(sigstore) on the controller only.
+    type: path
+  pin_digests:
+    description:
+      - Resolve each image tag to a digest once per playbook run, on the controller, and install that digest on
+        every host of the run, even if the tag moves during a rollout. Signatures are checked on those digests.
+      - When the controller cannot resolve a tag, each host resolves it itself, with a warning (a gallery with a
+        C(verification) policy fails instead, as there is nothing to verify).
+      - Set V(false) when the controller cannot reach the registry at all; then each host resolves tags itself,
+        and a gallery with a C(verification) policy fails.
+    type: bool
+    default: true
   gallery_entry:
     description:
       - The gallery entry of O(name), set by the action plugin from O(galleries). Leave unset.
+    type: dict
+  uri_pin:
+    description:
+      - The digest the action plugin pinned for O(uri), or why it refused it. Leave unset.
     type: dict
   gallery_candidates:
     description:
@@ -184,10 +218,12 @@ capability_reason:
   type: str
   sample: no build for nvidia-cuda-13; using the nvidia build (vendor fallback)
 source:
-  description: The source actually installed from (after mirrors and fallbacks), or null when nothing was installed.
+  description:
+    - The source actually installed from (after mirrors and fallbacks), or null when nothing was installed.
+    - For an image pinned by the controller, the repository it came from with the pinned digest.
   returned: success
   type: str
-  sample: registry.lan:5000/go-skynet/local-ai-backends:latest-gpu-nvidia-cuda-12-llama-cpp
+  sample: registry.lan:5000/go-skynet/local-ai-backends@sha256:3f1a9c...
 digest:
   description:
     - Digest recorded for the backend, as LocalAI records it (the manifest the tag names; for multi-arch tags the
@@ -210,6 +246,30 @@ run_file:
   returned: success
   type: str
   sample: /backends/cuda12-llama-cpp/run.sh
+verified:
+  description:
+    - Whether the digest installed (or that would be) had a Sigstore signature verified against its gallery's
+      C(verification) policy, in this run or when it was installed.
+  returned: success
+  type: bool
+  sample: true
+signer:
+  description: Who signed the installed digest, when RV(verified) is true.
+  returned: success
+  type: dict
+  sample:
+    identity: https://github.com/mudler/LocalAI/.github/workflows/backend.yml@refs/heads/master
+    issuer: https://token.actions.githubusercontent.com
+    signed_at: "2026-11-20T08:14:03Z"
+    digest: sha256:3f1a9c...
+    bundle: dsse
+pinned_digest:
+  description:
+    - The digest the controller resolved for this run (every host of the run installs it), or null for sources
+      that are not images or with O(pin_digests=false).
+  returned: success
+  type: str
+  sample: sha256:3f1a9c...
 reason:
   description: Why the backend was (or would be) installed, or V(up to date).
   returned: success
@@ -234,8 +294,12 @@ def main() -> None:
             force={"type": "bool", "default": False},
             owner={"type": "str"},
             group={"type": "str"},
+            require_integrity={"type": "bool", "default": False},
+            trusted_root={"type": "path"},
+            pin_digests={"type": "bool", "default": True},
             gallery_entry={"type": "dict"},
             gallery_candidates={"type": "dict"},
+            uri_pin={"type": "dict"},
         ),
         fragments=("backends", "registry", "store"),
         supports_check_mode=True,

@@ -23,6 +23,9 @@ class GalleryActionBase(ActionBase):
     """
 
     TRANSFERS_FILES = False
+    # Warnings found on the controller (an unverified image, an offline trust root), shown with the result.
+    controller_warnings: list[str] = []
+    task_vars: dict = {}
     # Long pulls (CUDA backends are several GB) run with async/poll or -B/-P, as with ansible.builtin modules.
     _supports_async = True
     failure_prefix = "cannot run"
@@ -51,6 +54,7 @@ class GalleryActionBase(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
+        self.task_vars = task_vars or {}
         module_args = dict(self._task.args)
         galleries = module_args.pop("galleries", None)
         try:
@@ -63,6 +67,8 @@ class GalleryActionBase(ActionBase):
         wrap_async = self._task.async_val and not self._connection.has_native_async
         result.update(self._execute_module(module_name=self._task.action, module_args=module_args,
                                            task_vars=task_vars, wrap_async=wrap_async))
+        if self.controller_warnings:
+            result["warnings"] = list(self.controller_warnings) + list(result.get("warnings") or [])
         if not wrap_async:
             # async jobs remove their own temporary files when they end
             self._remove_tmp_path(self._connection._shell.tmpdir)

@@ -11,19 +11,17 @@ every mirror fail, the last good copy is served with a warning.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import time
 import urllib.error
-from contextlib import contextmanager
 
 import yaml
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import GalleryError
 from ansible_collections.localai.gallery.plugins.module_utils.paths import local_path
+from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
 
 try:
     from yaml import CSafeLoader as GalleryLoader
@@ -31,7 +29,6 @@ except ImportError:
     from yaml import SafeLoader as GalleryLoader
 
 DEFAULT_GALLERIES = [{"name": "localai", "url": "github:mudler/LocalAI/backend/index.yaml@master"}]
-CACHE_DIR_ENV = "LOCALAI_GALLERY_CACHE_DIR"
 
 
 def expand_url(url: str) -> str:
@@ -68,17 +65,6 @@ def parse_gallery(data: bytes, gallery_name: str, source: str) -> list[dict]:
     return json.loads(json.dumps([entry for entry in document if isinstance(entry, dict)], default=str))
 
 
-def current_run_id() -> str:
-    """The ansible process this worker was forked from (with its start time, so a reused pid is another run)."""
-    parent = os.getppid()
-    try:
-        with open("/proc/%d/stat" % parent, encoding="utf-8") as stat_file:
-            started = stat_file.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        started = "?"
-    return "%d-%s" % (parent, started)
-
-
 class GalleryCache:
     """Gallery indexes on the controller, read at most once per playbook run and kept as a last good copy.
 
@@ -88,37 +74,12 @@ class GalleryCache:
 
     def __init__(self, cache_dir: str | None = None, run_id: str | None = None, resolve_path=None,
                  validate_certs: bool = True) -> None:
-        self.cache_dir = cache_dir or os.environ.get(CACHE_DIR_ENV) or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "localai.gallery")
-        self.run_id = run_id or current_run_id()
+        self.records = RunCache("", cache_dir, run_id)
+        self.cache_dir = self.records.directory
+        self.run_id = self.records.run_id
         self.resolve_path = resolve_path or os.path.abspath
         self.validate_certs = validate_certs
         self.warnings: list[str] = []
-
-    def _paths(self, url: str) -> tuple[str, str]:
-        key = hashlib.sha256(url.encode()).hexdigest()[:32]
-        return os.path.join(self.cache_dir, key + ".json"), os.path.join(self.cache_dir, key + ".lock")
-
-    @contextmanager
-    def _locked(self, lock_path: str):
-        os.makedirs(self.cache_dir, exist_ok=True)
-        with open(lock_path, "a", encoding="utf-8") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            yield
-
-    @staticmethod
-    def _read(cache_path: str) -> dict | None:
-        try:
-            with open(cache_path, encoding="utf-8") as cache_file:
-                return json.load(cache_file)
-        except (OSError, ValueError):
-            return None
-
-    def _write(self, cache_path: str, record: dict) -> None:
-        partial = "%s.%d.tmp" % (cache_path, os.getpid())
-        with open(partial, "w", encoding="utf-8") as cache_file:
-            json.dump(record, cache_file)
-        os.replace(partial, cache_path)
 
     def _fetch(self, source: str, etag: str | None) -> tuple[bytes | None, str | None]:
         """(body, etag); body None means 304 Not Modified."""
@@ -145,12 +106,12 @@ class GalleryCache:
     def load(self, gallery: dict) -> list[dict]:
         """Entries of one gallery {name, url, mirrors}; fetched at most once per run."""
         name, url = gallery.get("name") or gallery.get("url"), gallery["url"]
-        cache_path, lock_path = self._paths(url)
-        cached = self._read(cache_path)
+        cache_path, lock_path = self.records.paths(url)
+        cached = self.records.read(cache_path)
         if cached and cached.get("run_id") == self.run_id:
             return cached["entries"]
-        with self._locked(lock_path):
-            cached = self._read(cache_path)
+        with self.records.locked(lock_path):
+            cached = self.records.read(cache_path)
             if cached and cached.get("run_id") == self.run_id:
                 return cached["entries"]
             failures = []
@@ -162,8 +123,8 @@ class GalleryCache:
                 except GalleryError as exc:
                     failures.append("%s: %s" % (source, exc))
                     continue
-                self._write(cache_path, {"url": url, "source": source, "etag": new_etag, "run_id": self.run_id,
-                                         "fetched_at": time.time(), "entries": entries})
+                self.records.write(cache_path, {"url": url, "source": source, "etag": new_etag,
+                                                "run_id": self.run_id, "fetched_at": time.time(), "entries": entries})
                 return entries
             if cached:
                 self.warnings.append("gallery %s: every source failed (%s); using the last good copy from %s"

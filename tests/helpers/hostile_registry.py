@@ -7,8 +7,10 @@ Behaviours (set `registry.behaviour`): "huge-manifest" (100 MB, declared), "huge
 length), "blob-overflow" (the blob goes on past its size, forever), "drip" (one byte a second), "redirect-loop",
 "redirect-elsewhere" (blobs answered by an S3-like `Storage` host through a presigned URL), "retry-after"
 (`retry_after_answers` 429s, then the real answers), "self-index", "nested-index", "bomb" (a gzip layer that
-inflates 1000:1), "token-elsewhere" (a Bearer challenge whose realm is `TokenHost`). `requests` records
-(method, path, Authorization header) for each request it got.
+inflates 1000:1), "token-elsewhere" (a Bearer challenge whose realm is `TokenHost`), "huge-bundle" (a
+referrer whose bundle layer is 2 MiB). `attach(digest, bundle)` lists a bundle referrer for `digest` in the OCI
+1.1 referrers API (`/v2/<name>/referrers/<digest>`), which the distribution registry of the other tests lacks.
+`requests` records (method, path, Authorization header) for each request it got.
 """
 
 from __future__ import annotations
@@ -153,6 +155,8 @@ class HostileRegistry:
         self.token_realm = None
         self.credentials = base64.b64encode(("%s:%s" % (username, password)).encode()).decode() if username else None
         self.blobs: dict[str, bytes] = {}
+        self.documents: dict[str, bytes] = {}
+        self.referrers: dict[str, list[dict]] = {}
         self._build("v1")
         self.storage = Storage(self.blobs)
         self.server = _Server(self._handle, tls_dir)
@@ -187,6 +191,29 @@ class HostileRegistry:
     def publish_bomb(self) -> None:
         self._build("bomb", _bomb_layer())
 
+    @property
+    def manifest_digest(self) -> str:
+        return _digest(self.manifest)
+
+    @property
+    def index_digest(self) -> str:
+        return _digest(self.index)
+
+    def attach(self, subject_digest: str, bundle: bytes, artifact_type: str = "application/vnd.dev.sigstore.bundle."
+               "v0.3+json") -> None:
+        """List a referrer of `subject_digest` in the referrers API: an artifact manifest with `bundle` as its layer."""
+        empty = b"{}"
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
+                               "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": _digest(empty),
+                                          "size": 2},
+                               "layers": [{"mediaType": artifact_type, "digest": _digest(bundle),
+                                           "size": len(bundle)}]}).encode()
+        self.blobs.update({_digest(empty): empty, _digest(bundle): bundle})
+        self.documents[_digest(manifest)] = manifest
+        self.referrers.setdefault(subject_digest, []).append(
+            {"mediaType": OCI_MANIFEST, "digest": _digest(manifest), "size": len(manifest),
+             "artifactType": artifact_type})
+
     # --- serving ----------------------------------------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?")[0]
@@ -207,6 +234,10 @@ class HostileRegistry:
             self._manifest(handler, path.rsplit("/", 1)[1])
         elif path.startswith("/v2/%s/blobs/" % REPOSITORY):
             self._blob(handler, path.rsplit("/", 1)[1])
+        elif path.startswith("/v2/%s/referrers/" % REPOSITORY):
+            listed = self.referrers.get(path.rsplit("/", 1)[1], [])
+            _send(handler, 200, json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": listed}).encode(),
+                  {"Content-Type": OCI_INDEX})
         else:
             _send(handler, 404)
 
@@ -214,7 +245,8 @@ class HostileRegistry:
         if self.behaviour in ("huge-manifest", "huge-manifest-chunked") and key == "t":
             self._huge(handler, self.behaviour == "huge-manifest")
             return
-        documents = {"t": self.index, _digest(self.index): self.index, _digest(self.manifest): self.manifest}
+        documents = dict(self.documents, t=self.index)
+        documents.update({_digest(self.index): self.index, _digest(self.manifest): self.manifest})
         if self.behaviour == "self-index":
             # An index whose only entry is a digest that, asked for, answers the index itself.
             loop = self._index_over("sha256:" + "1" * 64, 1, OCI_INDEX)
@@ -256,6 +288,10 @@ class HostileRegistry:
         blob = self.blobs.get(digest)
         if blob is None:
             _send(handler, 404)
+        elif self.behaviour == "huge-bundle" and any(
+                digest == layer["digest"] for document in self.documents.values()
+                for layer in json.loads(document).get("layers", [])):
+            _send(handler, 200, b" " * (2 << 20), {"Content-Type": "application/octet-stream"})
         elif self.behaviour == "redirect-loop":
             _send(handler, 302, headers={"Location": handler.path})
         elif self.behaviour == "redirect-elsewhere":

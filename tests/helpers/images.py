@@ -174,5 +174,31 @@ class Pusher:
     def push_backend(self, repository: str, tag: str, label: str = "v1", **kwargs) -> dict:
         return self.push_image(repository, tag, [backend_files(label)], **kwargs)
 
+    def attach_bundle(self, repository: str, subject: dict, bundle: bytes,
+                      bundle_type: str = "application/vnd.dev.sigstore.bundle.v0.3+json") -> str:
+        """Attach a Sigstore bundle to `subject` ({digest, size, media_type}) as cosign 2.2+ does with
+        --new-bundle-format --registry-referrers-mode=oci-1-1 on a registry without the referrers API: an OCI 1.1
+        artifact manifest (artifactType, subject, the bundle as its one layer) listed in the index under the
+        fallback tag `sha256-<hex>`. Returns the referrer manifest's digest."""
+        empty = self.push_blob(repository, b"{}")
+        manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": bundle_type,
+                    "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+                    "layers": [{"mediaType": bundle_type, "digest": self.push_blob(repository, bundle),
+                                "size": len(bundle)}],
+                    "subject": {"mediaType": subject["media_type"], "digest": subject["digest"],
+                                "size": subject["size"]},
+                    "annotations": {"dev.sigstore.bundle.content": "dsse-envelope",
+                                    "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"}}
+        digest, size = self.put_manifest(repository, None, manifest, OCI_MANIFEST)
+        tag = subject["digest"].replace(":", "-", 1)
+        existing = self.session.get("%s/v2/%s/manifests/%s" % (self.url, repository, tag), verify=self.verify,
+                                    timeout=30, headers={"Accept": OCI_INDEX})
+        listed = existing.json().get("manifests", []) if existing.status_code == 200 else []
+        listed.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "artifactType": bundle_type,
+                       "annotations": manifest["annotations"]})
+        self.put_manifest(repository, tag, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": listed},
+                          OCI_INDEX)
+        return digest
+
     def delete_tag_target(self, repository: str, digest: str) -> None:
         self._call("DELETE", "%s/v2/%s/manifests/%s" % (self.url, repository, digest))

@@ -32,10 +32,10 @@ def main(argv: list[str]) -> int:
     os.makedirs(argv[0], exist_ok=True)
     cache = GalleryCache(argv[0], run_id="seeded")
     # The cache's own record layout, written as GalleryCache.load writes it after a successful fetch.
-    cache_path = cache._paths(url)[0]  # pylint: disable=protected-access
+    cache_path = cache.records.paths(url)[0]
     record = {"url": url, "source": url, "etag": None, "run_id": "seeded", "fetched_at": time.time(),
               "entries": entries}
-    cache._write(cache_path, record)  # pylint: disable=protected-access
+    cache.records.write(cache_path, record)
     print(cache_path)
     return 0
 

@@ -39,7 +39,7 @@ def gallery(tmp_path, monkeypatch):
     return [{"name": "g", "url": str(path)}]
 
 
-def run_action(plugin_module, args: dict, action: str, async_val: int = 0):
+def run_action(plugin_module, args: dict, action: str, async_val: int = 0, task_vars: dict | None = None):
     """Run the action plugin with the module's execution stubbed; (result, module args it was given)."""
     task = mock.MagicMock(args=args, action=action, async_val=async_val, check_mode=False, no_log=False)
     connection = mock.MagicMock(has_native_async=False)
@@ -53,23 +53,27 @@ def run_action(plugin_module, args: dict, action: str, async_val: int = 0):
 
     plugin._execute_module = execute_module
     plugin._remove_tmp_path = lambda path: given.setdefault("removed_tmp", path)
-    return plugin.run(task_vars={}), given
+    return plugin.run(task_vars=task_vars or {}), given
 
 
 def test_install_hands_the_entry_and_the_builds_of_a_meta(gallery):
-    result, given = run_action(install_action, {"name": "LLAMA-CPP", "galleries": gallery},
+    result, given = run_action(install_action, {"name": "LLAMA-CPP", "galleries": gallery, "pin_digests": False},
                                "localai.gallery.backend_install")
     module_args = given["module_args"]
-    assert result == {"changed": False} and given["module_name"] == "localai.gallery.backend_install"
+    assert given["module_name"] == "localai.gallery.backend_install" and "warnings" not in result
+    for name in ("cpu-llama-cpp", "cuda12-llama-cpp"):  # LocalAI's warning, shown by the host that installs it
+        assert module_args["gallery_candidates"][name]["warning"] == (
+            "installing OCI backend %s without signature verification: gallery g has no verification policy" % name)
     assert "galleries" not in module_args
     assert module_args["gallery_entry"]["name"] == "llama-cpp" and "description" not in module_args["gallery_entry"]
     assert sorted(module_args["gallery_candidates"]) == ["cpu-llama-cpp", "cuda12-llama-cpp"]
     assert module_args["gallery_candidates"]["cpu-llama-cpp"]["version"] == "1.0"
+    assert "pin_digests" not in module_args, "controller options stay on the controller"
 
 
 @pytest.mark.parametrize("async_val, wrapped", [(0, False), (3600, True)])
 def test_async_jobs_are_wrapped_and_keep_their_temporary_files(gallery, async_val, wrapped):
-    _result, given = run_action(install_action, {"name": "llama-cpp", "galleries": gallery},
+    _result, given = run_action(install_action, {"name": "llama-cpp", "galleries": gallery, "pin_digests": False},
                                 "localai.gallery.backend_install", async_val)
     assert bool(given["wrap_async"]) is wrapped and ("removed_tmp" in given) is not wrapped
 
@@ -84,10 +88,31 @@ def test_install_of_an_unknown_name_fails_on_the_controller_with_censored_invoca
 
 
 def test_a_direct_uri_reads_no_gallery(tmp_path):
-    result, given = run_action(install_action, {"name": "x", "uri": "quay.io/a/b:c",
+    result, given = run_action(install_action, {"name": "x", "uri": "quay.io/a/b:c", "pin_digests": "no",
                                                 "galleries": [{"name": "g", "url": str(tmp_path / "absent.yaml")}]},
                                "localai.gallery.backend_install")
-    assert result == {"changed": False} and "gallery_entry" not in given["module_args"]
+    assert "gallery_entry" not in given["module_args"] and "warnings" not in result
+    assert given["module_args"]["uri_pin"] == {"warning": "installing OCI backend x without signature verification: "
+                                                          "it is given by uri, outside any gallery, so no verification "
+                                                          "policy applies"}
+
+
+def test_require_integrity_applies_without_pinning(gallery, tmp_path):
+    gallery[0]["verification"] = {"issuer": "https://token.actions.githubusercontent.com", "identity": "x"}
+    _result, given = run_action(install_action, {"name": "cpu-llama-cpp", "galleries": gallery, "pin_digests": False},
+                                "localai.gallery.backend_install")
+    assert given["module_args"]["gallery_entry"]["refusal"] == (
+        "gallery g has a verification policy, which needs pin_digests: true (signatures are checked on the digest "
+        "the controller pins for the run)")
+    result, given = run_action(install_action, {"name": "x", "uri": "quay.io/a/b:c", "pin_digests": False,
+                                                "require_integrity": True}, "localai.gallery.backend_install")
+    assert given["module_args"]["uri_pin"]["refusal"].startswith("require_integrity: it is given by uri")
+
+
+def test_controller_flags_must_be_booleans(gallery):
+    result, given = run_action(install_action, {"name": "x", "uri": "quay.io/a/b:c", "require_integrity": "maybe"},
+                               "localai.gallery.backend_install")
+    assert given == {} and result["msg"].startswith("cannot install x: require_integrity must be a boolean")
 
 
 def test_facts_get_an_index_cut_to_what_the_upgrade_check_reads(gallery):
@@ -114,3 +139,18 @@ def test_validate_certs_strings_are_booleans(value, expected):
 def test_validate_certs_nonsense_is_an_error():
     with pytest.raises(AnsibleActionFail, match="validate_certs must be a boolean"):
         validate_certs_option({"validate_certs": "maybe"})
+
+
+@pytest.mark.parametrize("task_vars,args", [({"localai_capability": "default"}, {}),
+                                            ({"localai_capability": "nvidia-cuda-12"}, {"capability": "default"})])
+def test_only_the_build_the_host_needs_is_pinned(gallery, task_vars, args):
+    """The capability option, else localai_capability from backend_facts, says which build the host will pick."""
+    gallery[0]["verification"] = {"issuer": "https://token.actions.githubusercontent.com", "identity": "x"}
+    _result, given = run_action(install_action, dict(args, name="llama-cpp", galleries=gallery, pin_digests=False),
+                                "localai.gallery.backend_install", task_vars=task_vars)
+    candidates = given["module_args"]["gallery_candidates"]
+    assert candidates["cpu-llama-cpp"]["refusal"].startswith("gallery g has a verification policy, which needs "
+                                                             "pin_digests: true")
+    assert candidates["cuda12-llama-cpp"]["refusal"] == (
+        "build cuda12-llama-cpp was not verified: the controller expected this host to need cpu-llama-cpp (from its "
+        "capability); gather localai.gallery.backend_facts again, or set capability")
