@@ -1,24 +1,28 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Install throughput: our engine vs the floor (stream + sha256 + tar -xzf -) vs skopeo copy + umoci raw unpack.
+"""Install throughput on image shapes like LocalAI's, against the 2-core stage limit and the peers.
 
-Builds an image of 3 gzip layers (about 300 MB compressed, 500 MB unpacked, 36k files), pushes it to a
-loopback docker-registry whose storage is in /dev/shm, and times each way of unpacking it into /dev/shm,
-RUNS times each, interleaved, reporting medians, ratios to ours and our peak RSS.
+For each shape (benchmarks/shapes.py), in the same run and interleaved, RUNS times each:
+- the stages alone: fetch + sha256 of the blobs (registry), inflate alone, writing the already-inflated tar
+  alone (our extractor); the 2-core limit is the larger of the biggest stage and the summed stages over 2 cores;
+- the engine: ImageSource.fill (registry) and OciArchiveSource.fill (`ocifile://`), with the three-stage
+  pipeline, and as commit d7a654f arranged it (registry: fetch+hash+inflate in one thread while the main thread
+  writes; ocifile: everything in the main thread) for comparison;
+- the shell floor (`curl | tee >(sha256sum) | tar -xzf -`) and skopeo copy + umoci raw unpack.
+Everything reads from and writes to /dev/shm; medians, ratios and peak RSS are reported.
 
-    .venv/bin/python benchmarks/install_throughput.py [--runs 5] [--json benchmarks/results/throughput.json]
+    .venv/bin/python benchmarks/install_throughput.py [--runs 3] [--shapes cuda,venv,three-layer]
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
+import http.client
 import io
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -26,148 +30,209 @@ import sys
 import tarfile
 import tempfile
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+COLLECTIONS = os.path.join(ROOT, "build", "collections")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
+sys.path.insert(0, COLLECTIONS)
 
 from helpers.images import Pusher  # noqa: E402
 from helpers.registry_server import RegistryServer  # noqa: E402
 from results_file import write_result  # noqa: E402
+from shapes import build_layers  # noqa: E402
+from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor  # noqa: E402
 
-LAYERS, FILES_PER_LAYER, RANDOM_SHARE = 3, 12_000, 60
 ENGINE = """
 import sys, time
 sys.path.insert(0, %r)
+from ansible_collections.localai.gallery.plugins.module_utils import sources, streams
+from ansible_collections.localai.gallery.plugins.module_utils.manifests import host_platform
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
-from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource
-ImageSource(sys.argv[1], RegistryClient()).fill(sys.argv[2])
-""" % os.path.join(ROOT, "build", "collections")
+if sys.argv[3] == "before":  # d7a654f: registry layers fetched, hashed and inflated in one thread; ocifile inline
+    if sys.argv[1].startswith("ocifile://"):
+        sources.layer_stream = streams.decompressed
+    else:
+        sources.layer_stream = lambda chunks: streams.read_ahead(streams.decompressed(chunks))
+started = time.perf_counter()
+if sys.argv[1].startswith("ocifile://"):
+    sources.OciArchiveSource(sys.argv[1], host_platform()).fill(sys.argv[2])
+else:
+    sources.ImageSource(sys.argv[1], RegistryClient()).fill(sys.argv[2])
+print(time.perf_counter() - started)
+""" % COLLECTIONS
 
 
-class _HashingWriter:
-    """A write-only file that hashes what passes through (the layer's diff id) on its way to gzip."""
-
-    def __init__(self, target) -> None:
-        self.target = target
-        self.hasher = hashlib.sha256()
-        self.position = 0
-
-    def write(self, data: bytes) -> int:
-        self.hasher.update(data)
-        self.position += len(data)
-        return self.target.write(data)
-
-    def tell(self) -> int:
-        return self.position
-
-
-def build_layer(seed: int, path: str) -> dict:
-    """Stream a gzip tar layer of mixed compressible and random files to path (memory stays small)."""
-    rng = random.Random(seed)
-    text = (b"llama.cpp backend payload line with some repetition 0123456789\n" * 256)
-    unpacked = 0
-    with open(path, "wb") as raw_file, gzip.GzipFile(fileobj=raw_file, mode="wb", compresslevel=1, mtime=0) as packed:
-        hashing = _HashingWriter(packed)
-        with tarfile.open(fileobj=hashing, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            for number in range(FILES_PER_LAYER):
-                size = int(rng.lognormvariate(8.7, 1.3)) % (4 << 20)
-                random_part = size * RANDOM_SHARE // 100
-                data = rng.randbytes(random_part) + (text * (1 + size // len(text)))[: size - random_part]
-                info = tarfile.TarInfo("layer%d/dir%03d/file%05d.bin" % (seed, number % 300, number))
-                info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
-                archive.addfile(info, io.BytesIO(data))
-                unpacked += len(data)
-            run = b"#!/bin/sh\n"
-            info = tarfile.TarInfo("run.sh")
-            info.size, info.mode = len(run), 0o755
-            archive.addfile(info, io.BytesIO(run))
-    with open(path, "rb") as blob:
-        digest = "sha256:" + hashlib.file_digest(blob, "sha256").hexdigest()
-    return {"unpacked": unpacked, "files": FILES_PER_LAYER + 1, "diff_id": "sha256:" + hashing.hasher.hexdigest(),
-            "digest": digest, "size": os.path.getsize(path), "path": path}
-
-
-def push_image(pusher: Pusher, layers: list[dict]) -> None:
+def push_image(pusher: Pusher, repository: str, layers: list[dict]) -> tuple[bytes, bytes]:
     descriptors = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": pusher.push_blob_file("bench/big", layer["path"], layer["digest"]),
-                    "size": layer["size"]} for layer in layers]
+                    "digest": pusher.push_blob_file(repository, layer["path"], layer["digest"]), "size": layer["size"]}
+                   for layer in layers]
     config = json.dumps({"architecture": "amd64", "os": "linux",
                          "rootfs": {"type": "layers", "diff_ids": [layer["diff_id"] for layer in layers]}}).encode()
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                           "digest": pusher.push_blob("bench/big", config), "size": len(config)},
+                           "digest": pusher.push_blob(repository, config), "size": len(config)},
                 "layers": descriptors}
-    pusher.put_manifest("bench/big", "t", manifest, manifest["mediaType"])
+    pusher.put_manifest(repository, "t", manifest, manifest["mediaType"])
+    return json.dumps(manifest, separators=(",", ":")).encode(), config
 
 
-def timed(argv: list[str], shell: bool = False) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of a command and its children."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, shell=shell, stdout=subprocess.DEVNULL, executable="/bin/bash" if shell else None)
+def write_oci_archive(path: str, layers: list[dict], manifest: bytes, config: bytes) -> None:
+    """An OCI image layout in one tar, as `ocifile://` takes it."""
+    def digest(data: bytes) -> str:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    index = json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(manifest), "size": len(manifest),
+         "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+    with tarfile.open(path, "w") as archive:
+        for name, data in (("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index),
+                           ("blobs/sha256/" + digest(manifest)[7:], manifest),
+                           ("blobs/sha256/" + digest(config)[7:], config)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for layer in layers:
+            archive.add(layer["path"], "blobs/sha256/" + layer["digest"][7:])
+
+
+# --- stages alone -----------------------------------------------------------------------------------------
+def fetch_and_hash(host: str, repository: str, layers: list[dict]) -> float:
+    started = time.perf_counter()
+    for layer in layers:
+        connection = http.client.HTTPConnection(host)
+        connection.request("GET", "/v2/%s/blobs/%s" % (repository, layer["digest"]))
+        response = connection.getresponse()
+        hasher = hashlib.sha256()
+        while True:
+            chunk = response.read(1 << 20)
+            if not chunk:
+                break
+            hasher.update(chunk)
+        connection.close()
+    return time.perf_counter() - started
+
+
+def inflate(layers: list[dict]) -> float:
+    started = time.perf_counter()
+    for layer in layers:
+        inflater = zlib.decompressobj(31)
+        with open(layer["path"], "rb") as blob:
+            while True:
+                chunk = blob.read(1 << 20)
+                if not chunk:
+                    break
+                while chunk:
+                    inflater.decompress(chunk, 1 << 20)
+                    chunk = inflater.unconsumed_tail
+    return time.perf_counter() - started
+
+
+def write_tar(layers: list[dict], target: str) -> float:
+    os.makedirs(target)
+    started = time.perf_counter()
+    extractor = LayerExtractor(target)
+    for layer in layers:
+        with open(layer["tar"], "rb") as tar:
+            extractor.extract(iter(lambda: tar.read(1 << 20), b""))
+    return time.perf_counter() - started
+
+
+# --- contenders -------------------------------------------------------------------------------------------
+def timed(argv: list[str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (KiB) of a command and its children, and its output."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    output = process.stdout.read()
     _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError("%s failed" % argv)
-    return elapsed, usage.ru_maxrss
+    return time.perf_counter() - started, usage.ru_maxrss, output
+
+
+def engine(source: str, target: str, arrangement: str) -> tuple[float, int]:
+    _wall, rss, output = timed([sys.executable, "-c", ENGINE, source, target, arrangement])
+    return float(output.strip()), rss  # the fill itself, without the interpreter's start
 
 
 def skopeo_umoci(image: str, target: str) -> tuple[float, int]:
-    """skopeo copy to an OCI layout, then umoci raw unpack: summed seconds, larger peak RSS."""
-    copy_seconds, copy_rss = timed(["skopeo", "copy", "--src-tls-verify=false", "docker://" + image,
-                                    "oci:%s/layout:t" % target])
-    unpack_seconds, unpack_rss = timed(["umoci", "raw", "unpack", "--rootless", "--image", "%s/layout:t" % target,
-                                        target + "/rootfs"])
+    copy_seconds, copy_rss, _out = timed(["skopeo", "copy", "--src-tls-verify=false", "docker://" + image,
+                                          "oci:%s/layout:t" % target])
+    unpack_seconds, unpack_rss, _out = timed(["umoci", "raw", "unpack", "--rootless", "--image",
+                                              "%s/layout:t" % target, target + "/rootfs"])
     return copy_seconds + unpack_seconds, max(copy_rss, unpack_rss)
+
+
+def bench_shape(shape: str, runs: int, work: str, registry: RegistryServer) -> dict:
+    layers = build_layers(shape, work)
+    repository = "bench/" + shape
+    manifest, config = push_image(Pusher(registry.url), repository, layers)
+    archive = os.path.join(work, shape + ".oci.tar")
+    write_oci_archive(archive, layers, manifest, config)
+    image = "%s/%s:t" % (registry.host, repository)
+    floor = " && ".join("curl -sf --noproxy '*' %s/v2/%s/blobs/%s | tee >(sha256sum >/dev/null) | tar -xzf - -C \"$1\""
+                        % (registry.url, repository, layer["digest"]) for layer in layers)
+    contenders = {
+        "engine": lambda target: engine(image, target, "pipeline"),
+        "engine ocifile": lambda target: engine("ocifile://" + archive, target, "pipeline"),
+        "engine previous": lambda target: engine(image, target, "before"),
+        "engine ocifile previous": lambda target: engine("ocifile://" + archive, target, "before"),
+        "floor": lambda target: timed(["bash", "-c", floor, "floor", target])[:2],
+        "skopeo+umoci": lambda target: skopeo_umoci(image, target),
+    }
+    stages = {"fetch+sha256": [], "inflate": [], "write": []}
+    seconds = {name: [] for name in contenders}
+    rss = {name: [] for name in contenders}
+    for _run in range(runs):
+        stages["fetch+sha256"].append(fetch_and_hash(registry.host, repository, layers))
+        stages["inflate"].append(inflate(layers))
+        target = os.path.join(work, "out-write")
+        stages["write"].append(write_tar(layers, target))
+        shutil.rmtree(target)
+        for name, contender in contenders.items():
+            target = os.path.join(work, "out")
+            os.makedirs(target)
+            elapsed, peak = contender(target)
+            seconds[name].append(elapsed)
+            rss[name].append(peak)
+            shutil.rmtree(target)
+    stage_medians = {name: statistics.median(values) for name, values in stages.items()}
+    limit = max(*stage_medians.values(), sum(stage_medians.values()) / 2)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    for layer in layers:
+        os.unlink(layer["tar"])
+        os.unlink(layer["path"])
+    os.unlink(archive)
+    return {"layers": len(layers), "compressed_bytes": sum(layer["size"] for layer in layers),
+            "unpacked_bytes": sum(layer["unpacked"] for layer in layers),
+            "entries": sum(layer["files"] for layer in layers),
+            "stage_seconds": stage_medians, "two_core_limit_seconds": limit,
+            "median_seconds": medians, "ratio_to_limit": {name: medians[name] / limit for name in medians},
+            "peak_rss_mib": {name: max(values) / 1024 for name, values in rss.items()},
+            "runs": {"stages": stages, "contenders": seconds}}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--shapes", default="cuda,venv,three-layer")
     parser.add_argument("--json", default=os.path.join(HERE, "results", "throughput.json"))
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="localai-bench-", dir="/dev/shm")
-    registry = RegistryServer(os.path.join(work, "registry")).start()
+    registry = RegistryServer(os.path.join(work, "registry"), storage=os.path.join(work, "storage")).start()
+    results = {}
     try:
-        layers = [build_layer(seed, os.path.join(work, "layer%d.tar.gz" % seed)) for seed in range(LAYERS)]
-        push_image(Pusher(registry.url), layers)
-        for layer in layers:
-            os.unlink(layer["path"])
-        image = "%s/bench/big:t" % registry.host
-        blob_urls = ["%s/v2/bench/big/blobs/%s" % (registry.url, layer["digest"]) for layer in layers]
-        floor = " && ".join(
-            "curl -sf --noproxy '*' %s | tee >(sha256sum >/dev/null) | tar -xzf - -C \"$1\"" % url for url in blob_urls)
-        ways = {
-            "engine": lambda target: timed([sys.executable, "-c", ENGINE, image, target]),
-            "floor": lambda target: timed(["bash", "-c", floor, "floor", target]),
-            "skopeo+umoci": lambda target: skopeo_umoci(image, target),
-        }
-        samples = {name: [] for name in ways}
-        rss = {name: [] for name in ways}
-        for _run in range(args.runs):
-            for name, way in ways.items():
-                target = os.path.join(work, "out-" + name.replace("+", "-"))
-                os.makedirs(target)
-                seconds, peak = way(target)
-                samples[name].append(seconds)
-                rss[name].append(peak)
-                shutil.rmtree(target)
-        medians = {name: statistics.median(values) for name, values in samples.items()}
-        result = {
-            "image": {"layers": LAYERS, "compressed_bytes": sum(layer["size"] for layer in layers),
-                      "unpacked_bytes": sum(layer["unpacked"] for layer in layers),
-                      "files": sum(layer["files"] for layer in layers)},
-            "runs": args.runs, "seconds": samples, "median_seconds": medians,
-            "ratio_to_engine": {name: medians[name] / medians["engine"] for name in medians},
-            "engine_vs_floor": medians["engine"] / medians["floor"],
-            "peak_rss_mib": {name: max(values) / 1024 for name, values in rss.items()},
-        }
+        for shape in args.shapes.split(","):
+            results[shape] = bench_shape(shape, args.runs, work, registry)
+            print(json.dumps({shape: {key: results[shape][key] for key in
+                                      ("stage_seconds", "two_core_limit_seconds", "ratio_to_limit")}}, indent=2),
+                  flush=True)
     finally:
         registry.stop()
         shutil.rmtree(work, ignore_errors=True)
-    write_result(args.json, result)
+    write_result(args.json, {"runs": args.runs, "shapes": results, "cores": os.cpu_count()})
     return 0
 
 

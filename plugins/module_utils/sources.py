@@ -40,12 +40,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
     parse_document,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient, RemoteRevision
-from ansible_collections.localai.gallery.plugins.module_utils.streams import (
-    decompressed,
-    file_chunks,
-    read_ahead,
-    verified,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.streams import file_chunks, layer_stream, verified
 
 _TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd")
 
@@ -75,8 +70,7 @@ class ImageSource:
                                                                   ", ".join(self.verified_manifests)))
         extractor = LayerExtractor(stage_dir)
         for layer in image.layers:
-            blob = self.client.iter_blob(self.reference, layer["digest"], layer["size"])
-            extractor.extract(read_ahead(decompressed(blob)))
+            extractor.extract(layer_stream(self.client.iter_blob(self.reference, layer["digest"], layer["size"])))
         self.warnings = extractor.warnings
         return image.digest
 
@@ -145,7 +139,7 @@ class OciArchiveSource:
                 except KeyError:
                     raise SourceError("OCI archive %s lacks layer %s" % (self.path, layer["digest"]))
                 chunks = verified(file_chunks(handle), layer["digest"], layer["size"], self.path)
-                extractor.extract(decompressed(chunks))
+                extractor.extract(layer_stream(chunks))
         self.warnings = extractor.warnings
         return top.digest
 
@@ -203,7 +197,7 @@ class TarballSource:
         with handle:
             chunks = verified(file_chunks(handle), self.digest, None, self.uri, user_checksum=True)
             extractor = LayerExtractor(stage_dir)
-            extractor.extract(read_ahead(decompressed(chunks)))
+            extractor.extract(layer_stream(chunks))
         self.warnings = extractor.warnings
         return self.digest
 

@@ -185,10 +185,21 @@ def _passthrough(first: bytes, rest):
 _DONE = object()
 
 
-def read_ahead(chunks, depth: int = 8):
+def layer_stream(compressed_chunks, fetch_depth: int = 3, inflate_depth: int = 8):
+    """One layer as a three-stage pipeline: fetch and hash in one thread, inflate in another, and the caller
+    parses the tar and writes files. hashlib, zlib, zstd, socket reads and file writes release the GIL, so the
+    stages run side by side. Each queue is bounded, so memory does not grow with the layer: fetching is the
+    fastest stage and needs only a few chunks in hand (each 1 MiB chunk queued costs RSS; 3 keeps the
+    module under 64 MiB), while the writer's demand comes in bursts that 8 inflated chunks absorb."""
+    return read_ahead(decompressed(read_ahead(compressed_chunks, fetch_depth, "layer-fetch")), inflate_depth,
+                      "layer-inflate")
+
+
+def read_ahead(chunks, depth: int = 8, name: str = "layer-read-ahead"):
     """Run a chunk iterator in a thread (download, hashing and inflating release the GIL) and yield its output.
 
-    Memory stays bounded by `depth` chunks; an error in the thread is raised here; leaving early stops the thread.
+    Memory stays bounded by `depth` chunks; an error in the thread is raised here, once; leaving early stops
+    the thread, and the thread closes its source, so stages nested inside it stop too.
     """
     handoff: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -204,16 +215,21 @@ def read_ahead(chunks, depth: int = 8):
         return False
 
     def produce() -> None:
+        source = iter(chunks)
         try:
-            for chunk in chunks:
+            for chunk in source:
                 if not put(chunk):
                     return
             item = _DONE
         except BaseException as exc:  # pylint: disable=broad-except  # re-raised in the consumer thread
             item = exc
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()  # a generator (maybe another read_ahead) finishes its own clean-up in this thread
         put(item)
 
-    worker = threading.Thread(target=produce, name="layer-read-ahead", daemon=True)
+    worker = threading.Thread(target=produce, name=name, daemon=True)
     worker.start()
     try:
         while True:

@@ -15,7 +15,7 @@ from helpers.images import compress, entry, tar_bytes
 from helpers.trees import snapshot as tree
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, NoSpaceError, UnsafeEntryError
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
-from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, read_ahead
+from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, layer_stream
 
 
 def chunks_of(data: bytes, size: int = 7000):
@@ -25,7 +25,7 @@ def chunks_of(data: bytes, size: int = 7000):
 def extract(root, *layers, compression="none", budget=None):
     extractor = LayerExtractor(str(root), space_budget=budget)
     for layer in layers:
-        extractor.extract(read_ahead(decompressed(chunks_of(compress(tar_bytes(layer), compression)))))
+        extractor.extract(layer_stream(chunks_of(compress(tar_bytes(layer), compression))))
     return extractor
 
 
