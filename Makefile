@@ -92,6 +92,7 @@ bench: deps
 	$(BIN)/python benchmarks/install_throughput.py
 	$(BIN)/python benchmarks/module_overhead.py
 	$(BIN)/python benchmarks/fleet_requests.py
+	$(BIN)/python benchmarks/mirror_bytes.py
 
 clean:
 	rm -rf build tests/output

@@ -178,3 +178,7 @@ class IntegrityRequiredError(SignatureError):
 
 class SigstoreUnavailableError(SignatureError):
     """A policy must be checked, but sigstore-python is missing on the controller or its trust root is unusable."""
+
+
+class MirrorPushError(BackendError):
+    """The target registry of a mirror refused a push (credentials, permissions, media type)."""
