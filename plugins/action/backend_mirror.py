@@ -75,7 +75,8 @@ class ActionModule(ActionBase):
         except BackendError as exc:
             return dict(result, failed=True, msg="cannot mirror: %s" % exc, exception=traceback.format_exc())
         sources = sorted({image["source_registry"] for image in images})
-        result.update(changed=any(image.pop("changed") for image in images), images=images,
+        changed = [image.pop("changed") for image in images]  # every row loses the key, not only those before a True
+        result.update(changed=any(changed), images=images,
                       bytes_copied=sum(image["bytes_copied"] for image in images),
                       registry_mirrors={registry: mirror.target for registry in sources})
         if warnings:

@@ -32,6 +32,11 @@ def _platform_text(descriptor: dict) -> str:
     return text + ("/" + platform["variant"] if platform.get("variant") else "")
 
 
+def _is_image_entry(descriptor: dict) -> bool:
+    platform = descriptor.get("platform") or {}
+    return (platform.get("os"), platform.get("architecture")) != _NOT_A_PLATFORM
+
+
 def _is_index(media_type: str, document: dict) -> bool:
     return media_type in INDEX_TYPES or document.get("mediaType") in INDEX_TYPES or \
         ("manifests" in document and "layers" not in document)
@@ -73,9 +78,9 @@ class ImageCopier:
             self.target.push_manifest(self.target_repository, reference, body, media_type)
         self.manifests_copied.append(reference if reference == digest else "%s (%s)" % (reference, digest))
 
-    def _image_manifest(self, digest: str) -> None:
-        """A platform manifest (or a referrer's) and its blobs, by digest."""
-        body, media_type, _digest = self.source.manifest(self.source_repository, digest)
+    def _image_manifest(self, digest: str, fetched: tuple | None = None) -> None:
+        """A platform manifest (or a referrer's) and its blobs, by digest; `fetched` when already read."""
+        body, media_type, _digest = fetched or self.source.manifest(self.source_repository, digest)
         document = json.loads(body)
         for descriptor in [document.get("config") or {}] + list(document.get("layers") or []):
             if descriptor.get("digest"):
@@ -120,11 +125,9 @@ class ImageCopier:
             entries = list(document.get("manifests") or [])
             chosen = entries
             if platforms:
-                chosen = [item for item in entries if _platform_text(item) in platforms
-                          or tuple((item.get("platform") or {}).get(key) for key in ("os", "architecture"))
-                          == _NOT_A_PLATFORM]
-                absent = [platform for platform in platforms
-                          if platform not in [_platform_text(item) for item in chosen]]
+                chosen = [item for item in entries if _platform_text(item) in platforms or not _is_image_entry(item)]
+                found = {_platform_text(item) for item in chosen}
+                absent = [platform for platform in platforms if platform not in found]
                 if absent:
                     raise PlatformNotFoundError("%s:%s has no build for %s (it has %s)" % (
                         self.source_repository, tag, ", ".join(absent),
@@ -135,13 +138,10 @@ class ImageCopier:
             for item in chosen:
                 self._image_manifest(item["digest"])
                 self._signatures(item["digest"])
-                if tuple((item.get("platform") or {}).get(key) for key in ("os", "architecture")) != _NOT_A_PLATFORM:
+                if _is_image_entry(item):
                     copied_platforms.append(_platform_text(item))
         else:
-            for descriptor in [document.get("config") or {}] + list(document.get("layers") or []):
-                if descriptor.get("digest"):
-                    self._blob(descriptor)
-            self._manifest(digest, body, media_type, digest)
+            self._image_manifest(digest, (body, media_type, digest))
         if not rewritten:  # a rewritten index is not what was signed; its platform manifests' bundles are copied
             self._signatures(source_digest)
         self._manifest(tag, body, media_type, digest)

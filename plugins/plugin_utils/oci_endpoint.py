@@ -30,14 +30,10 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     NotFoundError,
     RegistryUnavailableError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
-    DOCKER_LIST,
-    DOCKER_MANIFEST,
-    OCI_INDEX,
-    OCI_MANIFEST,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.manifests import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX
 from ansible_collections.localai.gallery.plugins.module_utils.reference import uses_plain_http
 from ansible_collections.localai.gallery.plugins.module_utils.referrers import fallback_tag
+from ansible_collections.localai.gallery.plugins.module_utils.transfer import READ_SIZE
 
 try:
     import oras.container
@@ -46,10 +42,6 @@ try:
     HAS_ORAS = True
 except ImportError:
     HAS_ORAS = False
-
-MANIFEST_TYPES = (OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
-MAX_MANIFEST_BYTES = 4 << 20
-CHUNK = 1 << 20
 
 
 class SizedStream:
@@ -187,7 +179,7 @@ class Endpoint:
         """(bytes, media type, digest) of a manifest by tag or digest; NotFoundError when there is none."""
         what = "manifest %s:%s on %s" % (repository, reference, self.host)
         response = self.check(self.request("GET", self.url(repository, "manifests", reference), what,
-                                           headers={"Accept": ", ".join(MANIFEST_TYPES)}), what, (200,))
+                                           headers={"Accept": ACCEPT}), what, (200,))
         body = response.content
         if len(body) > MAX_MANIFEST_BYTES:
             raise DigestMismatchError("%s is %d bytes, more than a manifest may be" % (what, len(body)))
@@ -201,7 +193,7 @@ class Endpoint:
         """The digest a tag names here (HEAD), or None when the tag does not exist."""
         what = "manifest %s:%s on %s" % (repository, reference, self.host)
         response = self.check(self.request("HEAD", self.url(repository, "manifests", reference), what,
-                                           headers={"Accept": ", ".join(MANIFEST_TYPES)}), what, (200, 404))
+                                           headers={"Accept": ACCEPT}), what, (200, 404))
         if response.status_code == 404:
             return None
         return response.headers.get("Docker-Content-Digest") or self.manifest(repository, reference)[2]
@@ -218,7 +210,7 @@ class Endpoint:
                               what, (200,))
         hasher, count = hashlib.sha256(), 0
         try:
-            for chunk in response.iter_content(CHUNK):
+            for chunk in response.iter_content(READ_SIZE):
                 count += len(chunk)
                 if count > size:
                     raise DigestMismatchError("%s is larger than the %d bytes its descriptor states" % (what, size))
