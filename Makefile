@@ -93,6 +93,7 @@ bench: deps
 	$(BIN)/python benchmarks/module_overhead.py
 	$(BIN)/python benchmarks/fleet_requests.py
 	$(BIN)/python benchmarks/mirror_bytes.py
+	$(BIN)/python benchmarks/fleet_scale.py
 
 clean:
 	rm -rf build tests/output

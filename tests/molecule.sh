@@ -31,12 +31,19 @@ stop_servers() {
   if [ -f "$WORK/ssh/sshd.pid" ]; then
     kill "$(cat "$WORK/ssh/sshd.pid")" 2>/dev/null || true
   fi
+  # registry_cache: the caches the role started, and the private upstream (if verify did not get to stop them)
+  local pid_file
+  for pid_file in "$WORK"/registry-cache/run/*.pid "$WORK"/registry-cache/upstream/registry.pid; do
+    if [ -f "$pid_file" ]; then
+      kill "$(cat "$pid_file")" 2>/dev/null || true
+    fi
+  done
 }
 trap stop_servers EXIT
 export LOCALAI_TEST_REGISTRY=$FIXTURE_REGISTRY LOCALAI_TEST_GALLERY=$FIXTURE_GALLERY
 export LOCALAI_TEST_WORK=$WORK LOCALAI_TEST_PYTHON=$BIN/python LOCALAI_TEST_HELPERS=$ROOT/tests/helpers
 cd "$ROOT"
-for scenario in "${@:-localhost multihost}"; do
+for scenario in "${@:-localhost multihost registry_cache}"; do
   for name in $scenario; do
     molecule reset -s "$name" >/dev/null  # its remembered state ("already prepared") would skip sshd
     molecule test -s "$name"

@@ -16,11 +16,12 @@ from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution im
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
 from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import GalleryActionBase
 from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, meta_candidates, slim_entry
+from ansible_collections.localai.gallery.plugins.plugin_utils.mirror_warming import MirrorWarmer, one_pin
 from ansible_collections.localai.gallery.plugins.plugin_utils.pinning import Pinner
 from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
 
 # Read here, never sent to the target.
-CONTROLLER_OPTIONS = ("trusted_root", "require_integrity", "pin_digests")
+CONTROLLER_OPTIONS = ("trusted_root", "require_integrity", "pin_digests", "warm_mirrors")
 
 
 def _flag(module_args: dict, option: str, default: bool) -> bool:
@@ -30,7 +31,7 @@ def _flag(module_args: dict, option: str, default: bool) -> bool:
         raise AnsibleActionFail("%s must be a boolean: %s" % (option, exc))
 
 
-def registry_client(module_args: dict) -> tuple[RegistryClient, dict]:
+def registry_client(module_args: dict) -> tuple[RegistryClient, dict, bool]:
     """The client the module would build, from the same options checked by the same spec."""
     spec = FRAGMENT_SPECS["registry"]
     result = ArgumentSpecValidator(spec).validate({key: module_args[key] for key in spec if key in module_args})
@@ -42,7 +43,7 @@ def registry_client(module_args: dict) -> tuple[RegistryClient, dict]:
                             timeout=params["timeout"], retries=params["retries"],
                             insecure_registries=params["insecure_registries"],
                             docker_config_path=params["docker_config"])
-    return client, params["registry_mirrors"]
+    return client, params["registry_mirrors"], params["upstream_fallback"]
 
 
 class ActionModule(GalleryActionBase):
@@ -53,9 +54,11 @@ class ActionModule(GalleryActionBase):
     def module_args_from_galleries(self, module_args: dict, galleries) -> dict:
         trusted_root = module_args.pop("trusted_root", None)
         require_integrity = _flag(module_args, "require_integrity", False)
-        client, mirrors = registry_client(module_args) if _flag(module_args, "pin_digests", True) else (None, None)
+        warm_mirrors = _flag(module_args, "warm_mirrors", True)
+        client, mirrors, fallback = registry_client(module_args) if _flag(module_args, "pin_digests", True) \
+            else (None, None, True)
         pinner = Pinner(client, RunCache("pins"), mirrors, self._loader.path_dwim(trusted_root) if trusted_root else None,
-                        require_integrity)
+                        require_integrity, fallback)
         if not module_args.get("name"):
             return module_args  # the module says what is missing
         if module_args.get("uri"):
@@ -71,6 +74,11 @@ class ActionModule(GalleryActionBase):
             elif entry.get("uri"):
                 module_args["gallery_entry"].update(pinner.pin(module_args["gallery_entry"], gallery))
         self.controller_warnings = pinner.warnings
+        pin = one_pin(module_args)
+        if warm_mirrors and client is not None and pin:
+            warmed = MirrorWarmer(client, RunCache("warm"), mirrors).warm(pin, self.task_vars.get("localai_platform"))
+            if "warning" in warmed:
+                self.controller_warnings = self.controller_warnings + [warmed["warning"]]
         return module_args
 
     def _pinned_candidates(self, pinner: Pinner, loaded: list[dict], gallery: dict, entry: dict,

@@ -39,8 +39,17 @@ options:
       - Map of registry host to mirror, for example C(quay.io) to C(registry.lan:5000).
       - Image references on a mapped registry are pulled from the mirror; the repository path is kept (a mirror
         may add a path prefix, as in V(registry.lan:5000/cache)).
+      - When a mirror fails (down, missing the image, a bad blob), the upstream registry is tried next, as Docker does
+        with C(registry-mirrors); see O(upstream_fallback).
     type: dict
     default: {}
+  upstream_fallback:
+    description:
+      - After every source rewritten by O(registry_mirrors) has failed, try each image on its upstream registry.
+      - Set V(false) where hosts must never reach the upstream (air-gapped fleets, a cache that is the only way out);
+        a mirror that fails then fails the task.
+    type: bool
+    default: true
   insecure_registries:
     description:
       - Registries to speak plain HTTP to. Loopback registries (127.0.0.0/8, ::1, localhost) always may.

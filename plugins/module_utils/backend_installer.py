@@ -32,7 +32,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.metadata import (
 )
 from ansible_collections.localai.gallery.plugins.module_utils.reference import is_image_reference, parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RemoteRevision
-from ansible_collections.localai.gallery.plugins.module_utils.sources import open_source
+from ansible_collections.localai.gallery.plugins.module_utils.sources import open_source, with_upstream_fallback
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, is_runnable
 
 # Errors of one source that are worth trying the next one for; unsafe or invalid content is not.
@@ -152,18 +152,20 @@ class BackendInstaller:
     """Plans and applies changes to backend directories of one store."""
 
     def __init__(self, store: BackendStore, client, registry_mirrors: dict[str, str] | None = None,
-                 ownership: owners.Ownership | None = None) -> None:
+                 ownership: owners.Ownership | None = None, upstream_fallback: bool = True) -> None:
         self.store = store
         self.client = client
         self.registry_mirrors = registry_mirrors
+        self.upstream_fallback = upstream_fallback
         self.ownership = ownership or owners.Ownership()
         self.warnings: list[str] = []
 
     # --- planning (no writes) -----------------------------------------------------------------------
     def _sources(self, backend: ConcreteBackend):
         verified_manifests = (backend.pin or {}).get("verified_manifests")
-        return [open_source(uri, self.client, self.registry_mirrors, backend.sha256, verified_manifests)
-                for uri in backend.uris]
+        sources = [open_source(uri, self.client, self.registry_mirrors, backend.sha256, verified_manifests)
+                   for uri in backend.uris]
+        return with_upstream_fallback(sources, self.client) if self.upstream_fallback else sources
 
     def _current_revision(self, backend: ConcreteBackend):
         attempts = []

@@ -35,6 +35,7 @@ FRAGMENT_SPECS = {
     },
     "registry": {
         "registry_mirrors": {"type": "dict", "default": {}},
+        "upstream_fallback": {"type": "bool", "default": True},
         "insecure_registries": {"type": "list", "elements": "str", "default": []},
         "registry_username": {"type": "str"},
         "registry_password": {"type": "str", "no_log": True},

@@ -12,7 +12,9 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     detect_gpus,
     validate_capability_option,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource
+from ansible_collections.localai.gallery.plugins.module_utils.errors import RegistryError
+from ansible_collections.localai.gallery.plugins.module_utils.manifests import host_platform
+from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource, with_upstream_fallback
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import annotate_rows, check_upgrades
 
@@ -20,7 +22,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check impo
 class FactsRequest(ModuleRequest):
     """Where to look, and (with a gallery index from the controller) what to check upgrades against."""
 
-    options = ("backends_path", "system_backends_path", "capability", "gallery_index", "registry_mirrors")
+    options = ("backends_path", "system_backends_path", "capability", "gallery_index", "registry_mirrors",
+               "upstream_fallback")
 
 
 def gather_facts(request: FactsRequest, probe, client_factory) -> dict:
@@ -33,7 +36,15 @@ def gather_facts(request: FactsRequest, probe, client_factory) -> dict:
         client = client_factory()
 
         def remote_digest(uri: str) -> str:
-            return ImageSource(uri, client, request.registry_mirrors).current_revision().digest
+            sources = [ImageSource(uri, client, request.registry_mirrors)]
+            if request.upstream_fallback:
+                sources = with_upstream_fallback(sources, client)
+            for source in sources[:-1]:
+                try:
+                    return source.current_revision().digest
+                except RegistryError:
+                    continue  # the next source answers, or the last one raises
+            return sources[-1].current_revision().digest
 
         upgrades, checked, check_warnings = check_upgrades(backends, request.gallery_index, remote_digest)
         annotate_rows(backends, checked)
@@ -47,4 +58,5 @@ def gather_facts(request: FactsRequest, probe, client_factory) -> dict:
         "localai_capability": capability["capability"], "localai_capability_source": capability["source"],
         "localai_capability_reason": capability["reason"], "localai_backends": backends,
         "localai_backends_warnings": warnings, "localai_backends_upgrades": upgrades,
+        "localai_platform": host_platform(),
     }}

@@ -267,17 +267,24 @@ class LayerExtractor:
                 raise
             self._deferred_copies.append((rel, _link_target_in_root(rel, target)))
 
-    def _make_hardlink(self, rel: str, member: Member) -> None:
-        target_rel = safe_relative_path(member.linkname, "hardlink target of %r" % member.name)
-        target_path = self._path(target_rel)
-        target_mode = lstat_mode(target_path) if self._existing_is_real_path(target_rel) else None
+    def _hardlink_target_mode(self, target_rel: str, member: Member) -> int:
+        target_mode = lstat_mode(self._path(target_rel)) if self._existing_is_real_path(target_rel) else None
         if target_mode is None or stat.S_ISDIR(target_mode):
             raise UnsafeEntryError("unsafe hardlink %r -> %r: the target is not a file extracted inside the backend "
                                    "directory" % (member.name, member.linkname))
+        return target_mode
+
+    def _make_hardlink(self, rel: str, member: Member) -> None:
+        target_rel = safe_relative_path(member.linkname, "hardlink target of %r" % member.name)
+        target_path = self._path(target_rel)
+        self._hardlink_target_mode(target_rel, member)
         if target_rel == rel:
             return
         self._make_parents(rel)
         self._remove(rel)
+        # Asked again: making the link's parents, or clearing its place, may have replaced or removed the target
+        # (`_` a file, then a link `_/0` -> `_` makes `_` a directory).
+        target_mode = self._hardlink_target_mode(target_rel, member)
         try:
             os.link(target_path, self._path(rel), follow_symlinks=False)
         except OSError as exc:

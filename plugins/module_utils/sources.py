@@ -46,12 +46,14 @@ _TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd")
 
 
 class ImageSource:
-    """An image in a registry, after registry-mirror rewriting."""
+    """An image in a registry, after registry-mirror rewriting (`mirrored`: a mirror took the upstream's place)."""
 
     def __init__(self, uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,
                  verified_manifests: list[str] | None = None) -> None:
         self.uri = uri
-        self.reference = apply_mirrors(parse_reference(uri), registry_mirrors)
+        upstream = parse_reference(uri)
+        self.reference = apply_mirrors(upstream, registry_mirrors)
+        self.mirrored = str(self.reference) != str(upstream)
         self.client = client
         self.verified_manifests = verified_manifests
         self.warnings: list[str] = []
@@ -200,6 +202,14 @@ class TarballSource:
             extractor.extract(layer_stream(chunks))
         self.warnings = extractor.warnings
         return self.digest
+
+
+def with_upstream_fallback(sources: list, client: RegistryClient) -> list:
+    """Docker's registry-mirrors rule: every source as the mirrors rewrote it first, then the upstream of each image
+    a mirror took, so a pull-through cache that is down costs one refused connection, not the install."""
+    upstreams = [ImageSource(source.uri, client, None, source.verified_manifests) for source in sources
+                 if isinstance(source, ImageSource) and source.mirrored]
+    return sources + upstreams
 
 
 def open_source(uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,

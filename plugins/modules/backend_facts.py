@@ -142,6 +142,14 @@ ansible_facts:
           backend_name: cpu-llama-cpp
           installed_digest: sha256:1b2c...
           available_digest: sha256:9f8e...
+    localai_platform:
+      description:
+        - This host's platform in OCI terms (C(os), C(architecture), C(variant)), the one an image index is resolved
+          for. M(localai.gallery.backend_install) reads it on the controller to warm a registry mirror with this
+          platform's image only (O(localai.gallery.backend_install#module:warm_mirrors)).
+      returned: always
+      type: dict
+      sample: {os: linux, architecture: amd64, variant: null}
     localai_backends_warnings:
       description:
         - Entries whose C(metadata.json) could not be read (they are still listed when runnable), backends stranded

@@ -128,6 +128,19 @@ options:
         and a gallery with a C(verification) policy fails.
     type: bool
     default: true
+  warm_mirrors:
+    description:
+      - When O(registry_mirrors) sends the image to a mirror, the controller fills that mirror with the pinned digest
+        (this host's platform, from C(localai_platform) of M(localai.gallery.backend_facts)) once per playbook run,
+        before the hosts pull. A pull-through cache that is cold fetches a blob from upstream for every host asking at
+        the same time; warmed first, it fetches each blob once for the whole fleet (README, "Large fleets").
+      - Each blob is asked for with a one-byte range request; a mirror that has it answers one byte, so a warm mirror
+        costs one small request per blob and run. A blob the mirror lacks is read through the controller once.
+      - A mirror that cannot be warmed gives a warning, and the hosts pull through it as usual.
+      - Needs O(pin_digests). Nothing is warmed for a meta backend whose build for this host is not known yet
+        (gather M(localai.gallery.backend_facts) first, as the role does).
+    type: bool
+    default: true
   gallery_entry:
     description:
       - The gallery entry of O(name), set by the action plugin from O(galleries). Leave unset.
@@ -297,6 +310,7 @@ def main() -> None:
             require_integrity={"type": "bool", "default": False},
             trusted_root={"type": "path"},
             pin_digests={"type": "bool", "default": True},
+            warm_mirrors={"type": "bool", "default": True},
             gallery_entry={"type": "dict"},
             gallery_candidates={"type": "dict"},
             uri_pin={"type": "dict"},
@@ -308,7 +322,7 @@ def main() -> None:
 
     def install() -> dict:
         installer = BackendInstaller(module.store(), module.registry_client(), module.params["registry_mirrors"],
-                                     module.ownership())
+                                     module.ownership(), module.params["upstream_fallback"])
         return run_install(InstallRequest(module.params, module.check_mode), installer, module.host_probe())
 
     module.run(install, "cannot install %s" % module.params["name"])

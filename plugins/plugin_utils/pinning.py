@@ -69,10 +69,11 @@ class Pinner:
     """
 
     def __init__(self, client, cache, registry_mirrors: dict | None = None, trusted_root_path: str | None = None,
-                 require_integrity: bool = False) -> None:
+                 require_integrity: bool = False, upstream_fallback: bool = True) -> None:
         self.client = client
         self.cache = cache
         self.registry_mirrors = registry_mirrors or {}
+        self.upstream_fallback = upstream_fallback
         self.trusted_root_path = trusted_root_path
         self.require_integrity = require_integrity
         self.warnings: list[str] = []
@@ -117,8 +118,9 @@ class Pinner:
                 "gallery %s has a verification policy, which needs pin_digests: true (signatures are checked on the "
                 "digest the controller pins for the run)" % gallery_name))}
         chain = [uri for uri in fallback_uris(entry["uri"], entry.get("mirrors")) if uri_kind(uri) == "image"]
-        key = json.dumps({"chain": chain, "mirrors": self.registry_mirrors, "policy": policy.block if policy else None,
-                          "trusted_root": self.trusted_root_path}, sort_keys=True)
+        key = json.dumps({"chain": chain, "mirrors": self.registry_mirrors, "fallback": self.upstream_fallback,
+                          "policy": policy.block if policy else None, "trusted_root": self.trusted_root_path},
+                         sort_keys=True)
         resolved = self.cache.once_per_run(key, lambda: self._resolve(chain, policy))
         if "unpinned" in resolved:
             return {"warning": "; ".join(filter(None, (resolved["unpinned"], decided.get("warning"))))}
@@ -150,9 +152,13 @@ class Pinner:
             return {"refusal": str(exc)}
 
     def _first_resolvable(self, chain: list[str]):
+        """The first image of the chain that answers: through the mirrors first, then upstream (as the hosts try)."""
         failures = []
-        for uri in chain:
-            reference = apply_mirrors(parse_reference(uri), self.registry_mirrors)
+        attempts = [(uri, apply_mirrors(parse_reference(uri), self.registry_mirrors)) for uri in chain]
+        if self.upstream_fallback:
+            attempts += [(uri, parse_reference(uri)) for uri, reference in attempts
+                         if str(reference) != str(parse_reference(uri))]
+        for uri, reference in attempts:
             try:
                 return uri, reference, self.client.get_document(reference, reference.manifest_key)
             except BackendError as exc:

@@ -19,10 +19,11 @@ class Engine:
     """Install one concrete backend from a list of uris into a backends path (check mode: plan only)."""
 
     def __init__(self, backends_path: str, mirrors: dict | None = None, check_mode: bool = False,
-                 lock_timeout: float = 600, ownership: Ownership | None = None, **client_options) -> None:
+                 lock_timeout: float = 600, ownership: Ownership | None = None, upstream_fallback: bool = True,
+                 **client_options) -> None:
         self.check_mode = check_mode
         self.installer = BackendInstaller(BackendStore(backends_path, lock_timeout), RegistryClient(**client_options),
-                                          mirrors, ownership)
+                                          mirrors, ownership, upstream_fallback)
 
     def install(self, name: str, uris: list[str], metadata: dict | None = None, state: str = "present",
                 force: bool = False, sha256: str | None = None) -> Change:

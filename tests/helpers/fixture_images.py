@@ -10,6 +10,8 @@
     python tests/helpers/fixture_images.py links REGISTRY_URL REPOSITORY TAG        # a Python-backend-like image:
                                                 # absolute and relative links, run.sh mode 0644; prints the digest
 
+A registry with Basic auth and its own CA is pushed to with FIXTURE_USERNAME, FIXTURE_PASSWORD and FIXTURE_CA set.
+
 Each image is one gzip layer holding run.sh and lib/version.txt (= "<tag> <label>"). A gallery install
 reaches them through `registry_mirrors: {quay.io: HOST, docker.io: HOST}`.
 """
@@ -35,8 +37,13 @@ QUAY_TAGS = [
 HUB_ONLY_TAGS = ["latest-cpu-whisper"]
 
 
+def pusher(url: str) -> Pusher:
+    return Pusher(url, os.environ.get("FIXTURE_USERNAME"), os.environ.get("FIXTURE_PASSWORD"),
+                  os.environ.get("FIXTURE_CA"))
+
+
 def push(url: str, repository: str, tag: str, label: str = "v1") -> str:
-    return Pusher(url).push_image(repository, tag, [backend_files("%s %s" % (tag, label))])["digest"]
+    return pusher(url).push_image(repository, tag, [backend_files("%s %s" % (tag, label))])["digest"]
 
 
 def push_index(url: str, repository: str, tag: str, label: str = "v1") -> tuple[str, str]:

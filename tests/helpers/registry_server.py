@@ -4,12 +4,13 @@
 """Start and stop real CNCF distribution registries (Debian's docker-registry) on loopback for tests.
 
 Usable from pytest (RegistryServer) and from the Makefile:
-    python tests/helpers/registry_server.py start DIR PORT [--tls-auth USER PASS]
+    python tests/helpers/registry_server.py start DIR PORT [--tls-auth USER PASS | --tls]
     python tests/helpers/registry_server.py stop DIR
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -30,14 +31,16 @@ class RegistryServer:
     """One registry process; `url` is its base URL, `host` its host:port."""
 
     def __init__(self, directory: str, port: int | None = None, username: str | None = None,
-                 password: str | None = None, token_auth: dict | None = None, storage: str | None = None) -> None:
+                 password: str | None = None, token_auth: dict | None = None, storage: str | None = None,
+                 proxy: dict | None = None, tls: bool | None = None) -> None:
         self.directory = os.path.abspath(directory)
         self.port = port or free_port()
         self.username = username
         self.password = password
         self.token_auth = token_auth
         self.storage = storage
-        self.tls = username is not None
+        self.proxy = proxy  # {remoteurl, username, password}: a pull-through cache of that registry
+        self.tls = username is not None if tls is None else tls
         self.host = "127.0.0.1:%d" % self.port
         self.url = ("https://" if self.tls else "http://") + self.host
         self.ca_path = os.path.join(self.directory, "cert.pem") if self.tls else None
@@ -56,12 +59,15 @@ class RegistryServer:
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                             "-keyout", key, "-out", self.ca_path, "-subj", "/CN=127.0.0.1",
                             "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+            lines.append("  tls: {certificate: %s, key: %s}" % (self.ca_path, key))
+        if self.username is not None:
             htpasswd = os.path.join(self.directory, "htpasswd")
             with open(htpasswd, "w", encoding="utf-8") as handle:
                 handle.write(subprocess.run(["htpasswd", "-Bbn", self.username, self.password], check=True,
                                             capture_output=True, text=True).stdout)
-            lines += ["  tls: {certificate: %s, key: %s}" % (self.ca_path, key),
-                      "auth: {htpasswd: {realm: localai-test, path: %s}}" % htpasswd]
+            lines.append("auth: {htpasswd: {realm: localai-test, path: %s}}" % htpasswd)
+        if self.proxy:
+            lines.append("proxy: %s" % json.dumps(self.proxy))
         if self.token_auth:
             lines.append("auth: {token: {realm: %(realm)s, service: %(service)s, issuer: %(issuer)s, "
                          "rootcertbundle: %(rootcertbundle)s}}" % self.token_auth)
@@ -119,9 +125,9 @@ def stop_pid_file(pid_path: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["start"] and len(argv) in (3, 6):
+    if argv[:1] == ["start"] and (len(argv) in (3, 6) or argv[3:] == ["--tls"]):
         username, password = (argv[4], argv[5]) if len(argv) == 6 else (None, None)
-        server = RegistryServer(argv[1], int(argv[2]), username, password).start()
+        server = RegistryServer(argv[1], int(argv[2]), username, password, tls=len(argv) > 3).start()
         print(server.url)
         return 0
     if argv[:1] == ["stop"] and len(argv) == 2:

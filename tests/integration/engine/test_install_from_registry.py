@@ -206,9 +206,16 @@ def test_registry_mirror_and_localai_fallback_chain(registry, pusher, backends_p
     result = installer(backends_path, mirrors).install("cpu-fallback", chain, {"uri": uri})
     assert result.source == "%s/go-skynet/local-ai-backends:master-cpu-fallback-development" % registry.host
     assert read_metadata(os.path.join(backends_path, "cpu-fallback"))["uri"] == uri  # the primary, not the fallback
-    failure = "every source failed \\(2 tried\\): .*:nope1: .*404.*:nope2: .*404"
+    # Every source through its mirror first, then each upstream (Docker's registry-mirrors rule; quay.io is
+    # unreachable or refuses here, whichever: it is named with its own error).
+    failure = ("every source failed \\(4 tried\\): %s/a/b:nope1: .*404.*; %s/a/b:nope2: .*404.*; quay.io/a/b:nope1: .*; "
+               "quay.io/a/b:nope2: " % (registry.host, registry.host))
     with pytest.raises(AllSourcesFailedError, match=failure):
         installer(backends_path, mirrors).install("x", ["quay.io/a/b:nope1", "quay.io/a/b:nope2"], {})
+    without_fallback = "every source failed \\(2 tried\\): .*:nope1: .*404.*:nope2: .*404[^;]*$"
+    with pytest.raises(AllSourcesFailedError, match=without_fallback):
+        strict = installer(backends_path, mirrors, upstream_fallback=False)
+        strict.install("x", ["quay.io/a/b:nope1", "quay.io/a/b:nope2"], {})
 
 
 def test_ocifile_directory_and_tarball_sources(tmp_path, backends_path):

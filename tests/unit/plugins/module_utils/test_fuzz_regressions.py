@@ -13,7 +13,7 @@ import pytest
 
 from helpers.images import entry, tar_bytes
 from helpers.trees import snapshot
-from ansible_collections.localai.gallery.plugins.module_utils.errors import CorruptLayerError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import CorruptLayerError, UnsafeEntryError
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
 
 
@@ -30,6 +30,14 @@ def test_fuzz_hardlink_entry_mode_applies_to_the_shared_inode(tmp_path):
         archive.extractall(str(theirs), filter="fully_trusted")
     assert snapshot(ours) == snapshot(theirs)
     assert oct(os.stat(ours / "__").st_mode & 0o777) == "0o644"
+
+
+def test_fuzz_hardlink_whose_parent_replaces_its_target_is_refused(tmp_path):
+    """test_mutated_hostile_archives: `_` a file, then a hardlink `_/0` -> `_`. Making the link's parent turns `_`
+    into a directory after the target was checked, and os.link then failed with EPERM (a crash, not a refusal)."""
+    data = tar_bytes([entry("_", b"x"), entry("_/0", kind="hardlink", target="_")], tarfile.GNU_FORMAT)
+    with pytest.raises(UnsafeEntryError, match=r"unsafe hardlink '_/0' -> '_': the target is not a file"):
+        LayerExtractor(str(tmp_path)).extract([data])
 
 
 def _header_block(size_field: bytes, typeflag: bytes = b"0") -> bytes:
