@@ -35,6 +35,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, HERE)
 
 from helpers.fixture_images import push  # noqa: E402
+from helpers.images import Pusher  # noqa: E402
+from install_throughput import push_image  # noqa: E402
 from helpers.registry_server import RegistryServer  # noqa: E402
 from helpers.sshd import LoopbackSshd  # noqa: E402
 from results_file import write_result  # noqa: E402
@@ -51,19 +53,8 @@ def upstream_bytes(registry: RegistryServer) -> int:
 
 def push_big(registry: RegistryServer, work: str) -> int:
     """The three-layer shape as one image; returns the bytes of its blobs (layers and config)."""
-    from helpers.images import Pusher
-
-    pusher = Pusher(registry.url)
     layers = build_layers("three-layer", work)
-    descriptors = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": layer["size"],
-                    "digest": pusher.push_blob_file(REPOSITORY, layer["path"], layer["digest"])} for layer in layers]
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": [layer["diff_id"] for layer in layers]}}).encode()
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                           "digest": pusher.push_blob(REPOSITORY, config), "size": len(config)},
-                "layers": descriptors}
-    pusher.put_manifest(REPOSITORY, "latest-cpu-big", manifest, manifest["mediaType"])
+    _manifest, config = push_image(Pusher(registry.url), REPOSITORY, layers, "latest-cpu-big")
     for layer in layers:
         os.unlink(layer["path"])
     return sum(layer["size"] for layer in layers) + len(config)

@@ -65,7 +65,8 @@ print(time.perf_counter() - started)
 """ % COLLECTIONS
 
 
-def push_image(pusher: Pusher, repository: str, layers: list[dict]) -> tuple[bytes, bytes]:
+def push_image(pusher: Pusher, repository: str, layers: list[dict], tag: str = "t") -> tuple[bytes, bytes]:
+    """One linux/amd64 image over the built layers, tagged `tag`; returns its manifest and config bytes."""
     descriptors = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
                     "digest": pusher.push_blob_file(repository, layer["path"], layer["digest"]), "size": layer["size"]}
                    for layer in layers]
@@ -75,7 +76,7 @@ def push_image(pusher: Pusher, repository: str, layers: list[dict]) -> tuple[byt
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                            "digest": pusher.push_blob(repository, config), "size": len(config)},
                 "layers": descriptors}
-    pusher.put_manifest(repository, "t", manifest, manifest["mediaType"])
+    pusher.put_manifest(repository, tag, manifest, manifest["mediaType"])
     return json.dumps(manifest, separators=(",", ":")).encode(), config
 
 

@@ -62,6 +62,12 @@ def host_platform() -> dict[str, str | None]:
     return {"os": platform.system().lower(), "architecture": architecture, "variant": variant}
 
 
+def is_image_entry(descriptor: dict) -> bool:
+    """Whether an index entry is an image: BuildKit's attestation manifests carry platform unknown/unknown."""
+    platform = descriptor.get("platform") or {}
+    return (platform.get("os"), platform.get("architecture")) != ("unknown", "unknown")
+
+
 def describe_platform(wanted: dict) -> str:
     return "/".join(str(part) for part in (wanted.get("os"), wanted.get("architecture"), wanted.get("variant"))
                     if part)

@@ -19,22 +19,14 @@ import hashlib
 import json
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import NotFoundError, PlatformNotFoundError
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import INDEX_TYPES, OCI_INDEX
+from ansible_collections.localai.gallery.plugins.module_utils.manifests import INDEX_TYPES, OCI_INDEX, is_image_entry
 from ansible_collections.localai.gallery.plugins.module_utils.referrers import fallback_tag, is_bundle_artifact
-
-# Entries of an index that are not images (BuildKit attestations) carry this platform.
-_NOT_A_PLATFORM = ("unknown", "unknown")
 
 
 def _platform_text(descriptor: dict) -> str:
     platform = descriptor.get("platform") or {}
     text = "%s/%s" % (platform.get("os", "?"), platform.get("architecture", "?"))
     return text + ("/" + platform["variant"] if platform.get("variant") else "")
-
-
-def _is_image_entry(descriptor: dict) -> bool:
-    platform = descriptor.get("platform") or {}
-    return (platform.get("os"), platform.get("architecture")) != _NOT_A_PLATFORM
 
 
 def _is_index(media_type: str, document: dict) -> bool:
@@ -125,7 +117,7 @@ class ImageCopier:
             entries = list(document.get("manifests") or [])
             chosen = entries
             if platforms:
-                chosen = [item for item in entries if _platform_text(item) in platforms or not _is_image_entry(item)]
+                chosen = [item for item in entries if _platform_text(item) in platforms or not is_image_entry(item)]
                 found = {_platform_text(item) for item in chosen}
                 absent = [platform for platform in platforms if platform not in found]
                 if absent:
@@ -138,7 +130,7 @@ class ImageCopier:
             for item in chosen:
                 self._image_manifest(item["digest"])
                 self._signatures(item["digest"])
-                if _is_image_entry(item):
+                if is_image_entry(item):
                     copied_platforms.append(_platform_text(item))
         else:
             self._image_manifest(digest, (body, media_type, digest))

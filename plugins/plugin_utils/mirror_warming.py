@@ -31,13 +31,13 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import Back
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
     describe_platform,
     follow_to_platform,
+    is_image_entry,
     layers,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.reference import apply_mirrors, parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.streams import verified
 from ansible_collections.localai.gallery.plugins.module_utils.transfer import SpeedGuard, chunks
 
-_NOT_A_PLATFORM = {"os": "unknown", "architecture": "unknown"}  # attestation manifests in buildx indexes
 FIRST_POLL_SECONDS = 0.5
 MAX_POLL_SECONDS = 3.0
 # For the deadline only: a cache still not storing a blob after this long at 5 MB/s gets it read through once.
@@ -94,9 +94,7 @@ class MirrorWarmer:
         if platform:
             return [follow_to_platform(top, fetch, platform, str(reference))]
         # The host's platform is unknown (backend_facts not gathered): every platform of the index.
-        descriptors = [item for item in top.document.get("manifests") or []
-                       if not all((item.get("platform") or {}).get(key) == value
-                                  for key, value in _NOT_A_PLATFORM.items())]
+        descriptors = [item for item in top.document.get("manifests") or [] if is_image_entry(item)]
         return [image for image in map(fetch, (item["digest"] for item in descriptors)) if not image.is_index]
 
     def _stored(self, reference, digest: str) -> bool:

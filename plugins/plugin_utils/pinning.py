@@ -30,6 +30,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     NoSignatureError,
     SignatureError,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.manifests import is_image_entry
 from ansible_collections.localai.gallery.plugins.module_utils.reference import (
     apply_mirrors,
     is_image_reference,
@@ -48,7 +49,6 @@ from ansible_collections.localai.gallery.plugins.plugin_utils.signatures import 
 
 OCIFILE = "ocifile://"
 # Platform entries of an index that are not images (BuildKit attestations): never what a host installs.
-_NOT_A_PLATFORM = {"os": "unknown", "architecture": "unknown"}
 
 
 def uri_kind(uri: str) -> str:
@@ -193,8 +193,7 @@ class Pinner:
         # An index without its own bundle: LocalAI verifies the platform manifest it pulls; so do we, per platform.
         verified, signer = [], None
         for descriptor in top.document["manifests"]:
-            platform = descriptor.get("platform") or {}
-            if all(platform.get(key) == value for key, value in _NOT_A_PLATFORM.items()):
+            if not is_image_entry(descriptor):
                 continue
             try:
                 signer = self._signer(reference, descriptor["digest"], policy)
