@@ -46,7 +46,7 @@ from shapes import build_layers  # noqa: E402
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor  # noqa: E402
 
 ENGINE = """
-import sys, time
+import os, sys, time
 sys.path.insert(0, %r)
 from ansible_collections.localai.gallery.plugins.module_utils import sources, streams
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import host_platform
@@ -57,10 +57,11 @@ if sys.argv[3] == "before":  # d7a654f: registry layers fetched, hashed and infl
     else:
         sources.layer_stream = lambda chunks: streams.read_ahead(streams.decompressed(chunks))
 started = time.perf_counter()
+target_fd = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)
 if sys.argv[1].startswith("ocifile://"):
-    sources.OciArchiveSource(sys.argv[1], host_platform()).fill(sys.argv[2])
+    sources.OciArchiveSource(sys.argv[1], host_platform()).fill(target_fd)
 else:
-    sources.ImageSource(sys.argv[1], RegistryClient()).fill(sys.argv[2])
+    sources.ImageSource(sys.argv[1], RegistryClient()).fill(target_fd)
 print(time.perf_counter() - started)
 """ % COLLECTIONS
 
@@ -134,10 +135,14 @@ def inflate(layers: list[dict]) -> float:
 def write_tar(layers: list[dict], target: str) -> float:
     os.makedirs(target)
     started = time.perf_counter()
-    extractor = LayerExtractor(target)
-    for layer in layers:
-        with open(layer["tar"], "rb") as tar:
-            extractor.extract(iter(lambda: tar.read(1 << 20), b""))
+    target_fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        extractor = LayerExtractor(target_fd)
+        for layer in layers:
+            with open(layer["tar"], "rb") as tar:
+                extractor.extract(iter(lambda: tar.read(1 << 20), b""))
+    finally:
+        os.close(target_fd)
     return time.perf_counter() - started
 
 

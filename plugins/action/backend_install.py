@@ -11,6 +11,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.localai.gallery.plugins.module_utils.backends_module import FRAGMENT_SPECS
+from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import is_meta, resolve_meta
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
@@ -38,12 +39,7 @@ def registry_client(module_args: dict) -> tuple[RegistryClient, dict, bool]:
     if result.error_messages:
         raise AnsibleActionFail("; ".join(result.error_messages))
     params = result.validated_parameters
-    client = RegistryClient(username=params["registry_username"], password=params["registry_password"],
-                            validate_certs=params["validate_certs"], ca_path=params["ca_path"],
-                            timeout=params["timeout"], retries=params["retries"],
-                            insecure_registries=params["insecure_registries"],
-                            docker_config_path=params["docker_config"])
-    return client, params["registry_mirrors"], params["upstream_fallback"]
+    return RegistryClient.from_options(params), params["registry_mirrors"], params["upstream_fallback"]
 
 
 class ActionModule(GalleryActionBase):
@@ -76,6 +72,7 @@ class ActionModule(GalleryActionBase):
         self.controller_warnings = pinner.warnings
         pin = one_pin(module_args)
         if warm_mirrors and client is not None and pin:
+            client.credentials.bind(primary_registry(pin["uri"], mirrors))
             warmed = MirrorWarmer(client, RunCache("warm"), mirrors).warm(pin, self.task_vars.get("localai_platform"))
             if "warning" in warmed:
                 self.controller_warnings = self.controller_warnings + [warmed["warning"]]

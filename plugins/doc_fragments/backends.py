@@ -56,10 +56,25 @@ options:
     type: list
     elements: str
     default: []
+  registry_auths:
+    description:
+      - Credentials per registry, in the shape of a docker C(config.json) C(auths) map; each key is a registry
+        host with its port (V(quay.io), V(registry.lan:5000)), each value a dictionary with C(username) and
+        C(password).
+      - Each credential goes only to its own registry, and to the token service that registry's challenge names
+        (over HTTPS, or on loopback); never to another registry, a mirror, the upstream fallback, a redirect target
+        or an upload location.
+      - Never logged.
+    type: dict
+    default: {}
   registry_username:
     description:
-      - Username for the registry (basic auth, or for the token service).
-      - Without it, credentials come from the docker C(config.json) C(auths) of the target, if any.
+      - Username for one registry (basic auth, or for its token service). It is bound to the registry of the task's
+        own O(localai.gallery.backend_install#module:uri), or for a gallery name to the registry of the entry's primary C(uri) after
+        O(registry_mirrors); it is never sent to any other registry (the entry's other sources, the upstream
+        fallback, mirrors). Use O(registry_auths) for credentials of several registries.
+      - Credentials for registries neither option names come from the docker C(config.json) C(auths) of the
+        target, if any, each for its own registry.
     type: str
   registry_password:
     description:

@@ -14,12 +14,11 @@ tag names now (one manifest request, no blob).
 
 from __future__ import annotations
 
-import os
-
 from ansible_collections.localai.gallery.plugins.module_utils import ownership as owners
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AllSourcesFailedError,
     DigestMismatchError,
+    InvalidBackendError,
     MetadataError,
     RegistryError,
     SourceError,
@@ -30,34 +29,15 @@ from ansible_collections.localai.gallery.plugins.module_utils.metadata import (
     read_metadata,
     replace_metadata,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.reference import is_image_reference, parse_reference
+from ansible_collections.localai.gallery.plugins.module_utils.reference import parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RemoteRevision
 from ansible_collections.localai.gallery.plugins.module_utils.sources import open_source, with_upstream_fallback
-from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, is_runnable
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, is_runnable_at
+from ansible_collections.localai.gallery.plugins.module_utils.uris import IMAGE, classify, fallback_uris
 
 # Errors of one source that are worth trying the next one for; unsafe or invalid content is not.
 _SOURCE_FAILURES = (RegistryError, DigestMismatchError, SourceError)
 INSTALL, REWRITE, REPAIR, WRITE_META = "install", "rewrite", "repair", "write meta"
-
-
-def fallback_uris(uri: str, mirrors: list[str] | None = None) -> list[str]:
-    """LocalAI's order: the uri, each mirror, then `latest-` -> `master-`, then that plus `-development`."""
-    chain = [uri] + [mirror for mirror in mirrors or [] if mirror and mirror != uri]
-    if is_image_reference(uri):
-        reference = parse_reference(uri)
-        if reference.tag and "latest-" in reference.tag and not reference.digest:
-            master_tag = reference.tag.replace("latest-", "master-", 1)
-            chain.append(str(reference.with_tag(master_tag)))
-            if not master_tag.endswith("-development"):
-                chain.append(str(reference.with_tag(master_tag + "-development")))
-    return chain
-
-
-def _read_metadata_or_none(directory: str) -> dict | None:
-    try:
-        return read_metadata(directory)
-    except MetadataError:
-        return None
 
 
 def pinned_uris(uris: list[str], pin: dict) -> list[str]:
@@ -66,7 +46,7 @@ def pinned_uris(uris: list[str], pin: dict) -> list[str]:
     ordered = [pin["uri"]] + [uri for uri in uris if uri != pin["uri"]]
     pinned = []
     for uri in ordered:
-        if is_image_reference(uri) and not uri.startswith("ocifile://"):
+        if classify(uri) == IMAGE:
             candidate = str(parse_reference(uri).with_digest(pin["digest"]))
             if candidate not in pinned:
                 pinned.append(candidate)
@@ -176,10 +156,14 @@ class BackendInstaller:
                 attempts.append((str(source), exc))
         raise attempts[0][1] if len(attempts) == 1 else AllSourcesFailedError(attempts)
 
-    def _repair(self, change: Change) -> Change:
+    def _repair(self, change: Change, backend_fd: int) -> Change:
         """Turn an unchanged plan into a repair when ownership or run.sh mode differ from what is wanted."""
-        differing = owners.differing_entries(change.path, self.ownership)
-        not_executable = owners.run_file_needs_exec(change.path)
+        differing, shared = owners.differing_entries(backend_fd, self.ownership)
+        if shared:
+            self._warn("backend %s: %d hard-linked files (%s) are not owned as asked; a repair never changes the owner "
+                       "of a file with several links (one may be outside the backend): reinstall with force: true"
+                       % (change.name, len(shared), ", ".join(rel[:200] for rel in shared[:3])))
+        not_executable = owners.run_file_needs_exec(backend_fd)
         if not differing and not not_executable:
             return change
         reasons = []
@@ -195,11 +179,29 @@ class BackendInstaller:
                                              run_sh_executable=not not_executable), "after": wanted}
         return change
 
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def _read_state(self, backend_fd: int | None, path: str) -> dict | None:
+        """metadata.json of an installed directory (None when there is no directory or it is unreadable)."""
+        if backend_fd is None:
+            return None
+        try:
+            return read_metadata(backend_fd, path)
+        except MetadataError:
+            return None
+
     def plan(self, backend: ConcreteBackend, state: str = "present", force: bool = False,
              known_revision=None) -> Change:
         """What the concrete backend needs; `known_revision` was fetched earlier in this run (no second request)."""
-        directory = self.store.backend_dir(backend.name)
-        before = _read_metadata_or_none(directory) if os.path.isdir(directory) else None
+        with self.store.backend(backend.name) as backend_fd:
+            return self._plan(backend, backend_fd, state, force, known_revision)
+
+    def _plan(self, backend: ConcreteBackend, backend_fd: int | None, state: str, force: bool,
+              known_revision) -> Change:
+        directory = self.store.backend_path(backend.name)
+        before = self._read_state(backend_fd, directory)
         if known_revision is None and backend.pin:
             known_revision = RemoteRevision(backend.pin["digest"])  # what the controller resolved for this run
 
@@ -209,21 +211,22 @@ class BackendInstaller:
 
         if force:
             return install("forced")
-        if not is_runnable(directory):
-            return install("not runnable (run.sh missing)" if os.path.lexists(directory) else "not installed")
+        if not is_runnable_at(backend_fd):
+            return install("not runnable (run.sh missing)" if self.store.entry_exists(backend.name)
+                           else "not installed")
         unchanged = Change(backend.name, directory, None, "up to date", before)
         if state != "latest":
-            return self._repair(unchanged)
+            return self._repair(unchanged, backend_fd)
         recorded = before or {}
         if backend.version:
             if recorded.get("version") != backend.version:
                 return install("version changed from %s to %s" % (recorded.get("version") or "unknown",
                                                                   backend.version))
-            return self._repair(unchanged)
+            return self._repair(unchanged, backend_fd)
         revision = known_revision or self._current_revision(backend)
         unchanged.revision = revision
         if revision is None or revision.digest == recorded.get("digest"):
-            return self._repair(unchanged)
+            return self._repair(unchanged, backend_fd)
         if revision.platform_digest and revision.platform_digest == recorded.get("digest"):
             return Change(backend.name, directory, REWRITE,
                           "the recorded digest is this platform's manifest in index %s (as releases before 0.2.0 "
@@ -234,18 +237,19 @@ class BackendInstaller:
 
     def plan_meta(self, meta_name: str, concrete: ConcreteBackend) -> Change:
         """`<meta>/metadata.json` pointing at the concrete, with the concrete's version (as upstream writes it)."""
-        directory = self.store.backend_dir(meta_name)
-        before = _read_metadata_or_none(directory) if os.path.isdir(directory) else None
-        wanted = ordered_metadata({"meta_backend_for": concrete.name, "name": meta_name,
-                                   "gallery_url": concrete.gallery_url, "version": concrete.version})
-        current = before is not None and not is_runnable(directory) and all(
-            (before.get(key) or "") == (wanted.get(key) or "")
-            for key in ("meta_backend_for", "name", "gallery_url", "version"))
-        if current:
-            differing = owners.differing_entries(directory, self.ownership)
-            if not differing:
-                return Change(meta_name, directory, None, "up to date", before)
-            return Change(meta_name, directory, REPAIR, "ownership of %d entries differs" % differing, before)
+        directory = self.store.backend_path(meta_name)
+        with self.store.backend(meta_name) as meta_fd:
+            before = self._read_state(meta_fd, directory)
+            wanted = ordered_metadata({"meta_backend_for": concrete.name, "name": meta_name,
+                                       "gallery_url": concrete.gallery_url, "version": concrete.version})
+            current = before is not None and not is_runnable_at(meta_fd) and all(
+                (before.get(key) or "") == (wanted.get(key) or "")
+                for key in ("meta_backend_for", "name", "gallery_url", "version"))
+            if current:
+                differing, _shared = owners.differing_entries(meta_fd, self.ownership)
+                if not differing:
+                    return Change(meta_name, directory, None, "up to date", before)
+                return Change(meta_name, directory, REPAIR, "ownership of %d entries differs" % differing, before)
         written = ordered_metadata(dict(wanted, installed_at=now_rfc3339()))
         return Change(meta_name, directory, WRITE_META,
                       "points at %s" % concrete.name if before else "not installed", before, written)
@@ -256,26 +260,30 @@ class BackendInstaller:
         if change.action == INSTALL:
             return self._install_from_sources(change, backend)
         if change.action == WRITE_META:
-            with self.store.staging(change.name) as stage_dir:
-                self.store.commit(change.name, stage_dir, change.after, require_run_file=False,
+            with self.store.staging(change.name) as staged:
+                self.store.commit(change.name, staged, change.after, require_run_file=False,
                                   ownership=self.ownership)
-        elif change.action == REWRITE:
-            uid = -1 if self.ownership.uid is None else self.ownership.uid
-            gid = -1 if self.ownership.gid is None else self.ownership.gid
-            replace_metadata(change.path, change.after, uid, gid)
-        if change.action in (REWRITE, REPAIR):
-            owners.make_run_file_executable(change.path)
-            owners.apply(change.path, self.ownership)
+        elif change.action in (REWRITE, REPAIR):
+            with self.store.backend(change.name) as backend_fd:
+                if backend_fd is None:
+                    raise InvalidBackendError("backend %s vanished from %s while this run repaired it"
+                                              % (change.name, self.store.path))
+                if change.action == REWRITE:
+                    uid = -1 if self.ownership.uid is None else self.ownership.uid
+                    gid = -1 if self.ownership.gid is None else self.ownership.gid
+                    replace_metadata(backend_fd, change.after, uid, gid)
+                owners.make_run_file_executable(backend_fd)
+                owners.repair(backend_fd, self.ownership)
         return change
 
     def _install_from_sources(self, change: Change, backend: ConcreteBackend) -> Change:
         attempts = []
         for source in self._sources(backend):
             try:
-                with self.store.staging(backend.name) as stage_dir:
-                    digest = source.fill(stage_dir)
+                with self.store.staging(backend.name) as staged:
+                    digest = source.fill(staged.fd)
                     written = backend.metadata(digest)
-                    self.store.commit(backend.name, stage_dir, written, ownership=self.ownership)
+                    self.store.commit(backend.name, staged, written, ownership=self.ownership)
             except _SOURCE_FAILURES as exc:
                 attempts.append((str(source), exc))
                 continue

@@ -14,8 +14,9 @@ Parity with upstream, rule by rule:
   capability token, else to the first candidate; alias rows are written last.
 
 Deviations (docs/behaviour.md): a missing backends path is an empty list; an unreadable metadata.json
-is a warning for that entry (upstream fails the whole listing); our work directory and what older
-releases left as direct children are never listed.
+is a warning for that entry (upstream fails the whole listing), and so is one that is a link, not a regular
+file, or over 1 MiB (never read: root does not read files for the LocalAI user); our work directory is never
+listed. Every directory is opened with O_NOFOLLOW relative to the backends path's descriptor.
 """
 
 from __future__ import annotations
@@ -24,11 +25,16 @@ import os
 
 from ansible_collections.localai.gallery.plugins.module_utils import provenance
 from ansible_collections.localai.gallery.plugins.module_utils.capability import preference_tokens
-from ansible_collections.localai.gallery.plugins.module_utils.errors import MetadataError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    InvalidNameError,
+    MetadataError,
+    UntrustedDirectoryError,
+)
 from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
 from ansible_collections.localai.gallery.plugins.module_utils.store import (
     RUN_FILE,
-    is_runnable,
+    BackendStore,
+    is_runnable_at,
     is_work_entry,
 )
 
@@ -45,17 +51,18 @@ def prefer_directory(directories: list[str], capability: str) -> str:
 class InstalledBackend:
     """One directory of a backends path with its metadata (or the warning that it could not be read)."""
 
-    def __init__(self, root: str, directory: str, is_system: bool = False) -> None:
+    def __init__(self, root: BackendStore, directory: str, is_system: bool = False) -> None:
         self.directory = directory
-        self.path = os.path.join(root, directory)
+        self.path = os.path.join(root.path, directory)
         self.is_system = is_system
-        self.runnable = is_runnable(self.path)
         self.warning = None
-        try:
-            self.metadata = read_metadata(self.path)
-        except MetadataError as exc:
-            self.metadata = {}
-            self.warning = str(exc)
+        with root.backend(directory) as backend_fd:
+            self.runnable = is_runnable_at(backend_fd)
+            try:
+                self.metadata = read_metadata(backend_fd, self.path) if backend_fd is not None else {}
+            except MetadataError as exc:
+                self.metadata = {}
+                self.warning = str(exc)
 
     @property
     def meta_backend_for(self) -> str | None:
@@ -67,37 +74,47 @@ class InstalledBackend:
         return self.metadata.get("name") or self.directory
 
 
-def _metadata_or_empty(path: str) -> dict:
+def _target_state(root: BackendStore, directory: str) -> tuple[dict, bool]:
+    """(metadata or {}, runnable) of the directory a meta or alias row runs."""
     try:
-        return read_metadata(path)
-    except MetadataError:
-        return {}
+        with root.backend(directory) as backend_fd:
+            if backend_fd is None:
+                return {}, False
+            try:
+                return read_metadata(backend_fd, os.path.join(root.path, directory)), is_runnable_at(backend_fd)
+            except MetadataError:
+                return {}, is_runnable_at(backend_fd)
+    except InvalidNameError:
+        return {}, False  # a meta_backend_for that is not a directory name
 
 
-def _directories(root: str | None) -> list[str]:
-    if not root:
+def _directories(root: BackendStore) -> list[str]:
+    root_fd = root.directory_fd()
+    if root_fd is None:
         return []
-    try:
-        with os.scandir(root) as entries:
-            return sorted(entry.name for entry in entries if entry.is_dir(follow_symlinks=False))
-    except (FileNotFoundError, NotADirectoryError):
+    with os.scandir(root_fd) as entries:
+        return sorted(entry.name for entry in entries if entry.is_dir(follow_symlinks=False))
+
+
+def scan(root: BackendStore | None, is_system: bool = False) -> list[InstalledBackend]:
+    """Every backend directory of a backends path in name order (our work directory skipped); a missing path
+    (or none given) is empty."""
+    if root is None:
         return []
-
-
-def scan(root: str | None, is_system: bool = False) -> list[InstalledBackend]:
-    """Every backend directory under root in name order (work directories skipped); a missing root is empty."""
     return [InstalledBackend(root, entry, is_system) for entry in _directories(root) if not is_work_entry(entry)]
 
 
-def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, kind: str, **flags) -> dict:
-    path = os.path.join(root, target_dir)
+def _row(root: BackendStore, backend: InstalledBackend, name: str, target_dir: str, kind: str, **flags) -> dict:
+    path = os.path.join(root.path, target_dir)
     # A meta or alias row runs its build: the build's metadata decides which digest was verified.
-    target_metadata = backend.metadata if target_dir == backend.directory else _metadata_or_empty(path)
+    if target_dir == backend.directory:
+        target_metadata, runnable = backend.metadata, backend.runnable
+    else:
+        target_metadata, runnable = _target_state(root, target_dir)
     signer = None if backend.is_system else \
         provenance.verified_signer(root, target_dir, target_metadata.get("digest"))
     row = {"name": name, "kind": kind, "directory": target_dir, "path": path, "run_file": os.path.join(path, RUN_FILE),
-           "verified": signer is not None, "signer": signer,
-           "runnable": backend.runnable if target_dir == backend.directory else is_runnable(path),
+           "verified": signer is not None, "signer": signer, "runnable": runnable,
            "is_system": backend.is_system, "is_meta": False, "is_alias": False,
            "meta_backend_for": backend.meta_backend_for, "alias": backend.metadata.get("alias"),
            "metadata": backend.metadata}
@@ -105,24 +122,27 @@ def _row(backend: InstalledBackend, name: str, target_dir: str, root: str, kind:
     return row
 
 
-def list_backends(backends_path: str, system_backends_path: str | None, capability: str) -> tuple[dict, list[str]]:
+def list_backends(store: BackendStore, system_store: BackendStore | None, capability: str) -> tuple[dict, list[str]]:
     """({name: row}, warnings): the rows LocalAI would register, in its order (later rows win)."""
     warnings = []
     rows: dict[str, dict] = {}
-    for backend in scan(system_backends_path, is_system=True):
+    try:
+        system_backends = scan(system_store, is_system=True)
+    except UntrustedDirectoryError as exc:
+        system_backends, warnings = [], ["system backends path not listed: %s" % exc]
+    for backend in system_backends:
         if backend.runnable:
-            rows[backend.directory] = _row(backend, backend.directory, backend.directory, system_backends_path,
-                                           "system")
+            rows[backend.directory] = _row(system_store, backend, backend.directory, backend.directory, "system")
     aliases: dict[str, list[InstalledBackend]] = {}
-    for backend in scan(backends_path):
+    for backend in scan(store):
         if backend.warning:
             warnings.append("backend %s: %s" % (backend.directory, backend.warning))
         if backend.runnable:
-            rows[backend.directory] = _row(backend, backend.directory, backend.directory, backends_path, "concrete")
+            rows[backend.directory] = _row(store, backend, backend.directory, backend.directory, "concrete")
         if backend.metadata.get("alias"):
             aliases.setdefault(backend.metadata["alias"], []).append(backend)
         if backend.meta_backend_for:
-            rows[backend.name] = _row(backend, backend.name, backend.meta_backend_for, backends_path, "meta",
+            rows[backend.name] = _row(store, backend, backend.name, backend.meta_backend_for, "meta",
                                       is_meta=True, meta_directory=backend.directory)
     for alias, candidates in aliases.items():
         chosen_dir = prefer_directory([candidate.directory for candidate in candidates], capability)
@@ -131,8 +151,8 @@ def list_backends(backends_path: str, system_backends_path: str | None, capabili
         if shadowed is not None and shadowed["is_meta"] and shadowed["directory"] == chosen_dir:
             # A meta install whose build carries the meta's name as alias (llama-cpp -> cpu-llama-cpp): LocalAI
             # registers the alias row, an operator installed a meta; both run the same run.sh.
-            rows[alias] = _row(chosen, alias, chosen_dir, backends_path, "meta", is_alias=True,
+            rows[alias] = _row(store, chosen, alias, chosen_dir, "meta", is_alias=True,
                                meta_directory=shadowed["meta_directory"])
         else:
-            rows[alias] = _row(chosen, alias, chosen_dir, backends_path, "alias", is_alias=True)
-    return rows, warnings
+            rows[alias] = _row(store, chosen, alias, chosen_dir, "alias", is_alias=True)
+    return rows, warnings + store.warnings

@@ -35,6 +35,7 @@ FRAGMENT_SPECS = {
     },
     "registry": {
         "registry_mirrors": {"type": "dict", "default": {}},
+        "registry_auths": {"type": "dict", "default": {}, "no_log": True},
         "upstream_fallback": {"type": "bool", "default": True},
         "insecure_registries": {"type": "list", "elements": "str", "default": []},
         "registry_username": {"type": "str"},
@@ -76,12 +77,7 @@ class BackendsModule(AnsibleModule):
         return BackendStore(self.params["backends_path"], self.params.get("lock_timeout", 600))
 
     def registry_client(self) -> RegistryClient:
-        params = self.params
-        return RegistryClient(username=params["registry_username"], password=params["registry_password"],
-                              validate_certs=params["validate_certs"], ca_path=params["ca_path"],
-                              timeout=params["timeout"], retries=params["retries"],
-                              insecure_registries=params["insecure_registries"],
-                              docker_config_path=params["docker_config"])
+        return RegistryClient.from_options(self.params)
 
     def host_probe(self) -> HostProbe:
         """Detection through the module: tools found on the target's PATH, run with run_command."""

@@ -33,6 +33,10 @@ class GalleryError(BackendError):
     """A gallery that cannot be read from any source and has no last good copy (controller side)."""
 
 
+class CacheDirectoryError(BackendError):
+    """A controller cache directory that another user owns or can write (controller side)."""
+
+
 class UnknownBackendError(BackendError):
     """No gallery has an entry of that name (controller side)."""
 
@@ -133,6 +137,14 @@ class LockTimeoutError(BackendError):
 
 class MetadataError(BackendError):
     """A metadata.json that cannot be read or parsed."""
+
+
+class UnsafeFileError(MetadataError):
+    """A file root was asked to read that is a link, not a regular file, or too large (never read)."""
+
+
+class UntrustedDirectoryError(BackendError):
+    """The backends path or our work directory is not what root can safely work in (a link, another owner)."""
 
 
 class SystemBackendError(BackendError):

@@ -12,6 +12,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     detect_gpus,
     validate_capability_option,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import RegistryError
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import host_platform
 from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource, with_upstream_fallback
@@ -30,12 +31,18 @@ def gather_facts(request: FactsRequest, probe, client_factory) -> dict:
     """The module's result (ansible_facts, warnings); `client_factory()` builds a registry client when needed."""
     gpu = detect_gpus(probe)
     capability = detect_capability(probe, validate_capability_option(request.capability), gpu)
-    backends, warnings = list_backends(request.backends_path, request.system_backends_path, capability["capability"])
+    store = BackendStore(request.backends_path)
+    system_store = BackendStore(request.system_backends_path) if request.system_backends_path else None
+    backends, warnings = list_backends(store, system_store, capability["capability"])
+    if store.directory_fd() is None:
+        warnings.append("backends path %s does not exist: nothing is installed there (check backends_path, or "
+                        "LOCALAI_BACKENDS_PATH on the host)" % store.path)
     upgrades = {}
     if request.gallery_index is not None:
         client = client_factory()
 
         def remote_digest(uri: str) -> str:
+            client.credentials.bind(primary_registry(uri, request.registry_mirrors))
             sources = [ImageSource(uri, client, request.registry_mirrors)]
             if request.upstream_fallback:
                 sources = with_upstream_fallback(sources, client)
@@ -49,9 +56,10 @@ def gather_facts(request: FactsRequest, probe, client_factory) -> dict:
         upgrades, checked, check_warnings = check_upgrades(backends, request.gallery_index, remote_digest)
         annotate_rows(backends, checked)
         warnings += check_warnings
-    for name in BackendStore(request.backends_path).stranded_backups():
+    for name in store.stranded_backups():
         warnings.append("backend %s is stranded in a backup by a killed run; the next install or removal on this "
                         "host restores it" % name)
+    warnings += [warning for warning in store.warnings if warning not in warnings]
     return {"changed": False, "warnings": list(warnings), "ansible_facts": {
         "localai_gpu_vendor": gpu["vendor"], "localai_gpu_vendor_source": gpu["vendor_source"],
         "localai_gpu_vram_bytes": gpu["vram_bytes"], "localai_gpus": gpu["gpus"],

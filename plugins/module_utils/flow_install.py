@@ -23,6 +23,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     detect_capability,
     validate_capability_option,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, SignatureError
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
     is_compatible,
@@ -30,6 +31,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution im
     resolve_meta,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.store import RUN_FILE, validate_backend_name
+from ansible_collections.localai.gallery.plugins.module_utils.uris import classify
 
 
 class InstallRequest(ModuleRequest):
@@ -79,7 +81,7 @@ def _signer_after(installer: BackendInstaller, concrete: ConcreteBackend, change
     digest = (change.after or {}).get("digest") or change.digest
     if concrete.signer and digest == concrete.pin["digest"]:
         return concrete.signer
-    return provenance.verified_signer(installer.store.path, concrete.name, digest)
+    return provenance.verified_signer(installer.store, concrete.name, digest)
 
 
 def _record_provenance(installer: BackendInstaller, concrete: ConcreteBackend, change: Change) -> None:
@@ -87,14 +89,11 @@ def _record_provenance(installer: BackendInstaller, concrete: ConcreteBackend, c
     recorded; a fresh install of unverified bytes drops an older record."""
     digest = (change.after or {}).get("digest")
     if concrete.signer and digest == concrete.pin["digest"]:
-        if provenance.read_record(installer.store.path, concrete.name) != {
+        if provenance.read_record(installer.store, concrete.name) != {
                 "name": concrete.name, "digest": digest, "signer": concrete.signer}:
-            ownership = installer.ownership
-            provenance.write_record(installer.store.path, concrete.name, digest, concrete.signer,
-                                    -1 if ownership.uid is None else ownership.uid,
-                                    -1 if ownership.gid is None else ownership.gid)
+            provenance.write_record(installer.store, concrete.name, digest, concrete.signer)
     elif change.action == INSTALL:
-        provenance.forget(installer.store.path, concrete.name)
+        provenance.forget(installer.store, concrete.name)
 
 
 def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> dict:
@@ -105,6 +104,8 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> 
               "capability_reason": capability["reason"], "capability_key": None, "meta": None, "warnings": []}
     concrete = _choose_concrete(request, capability["capability"], result)
     validate_backend_name(concrete.name)
+    classify(concrete.uri)  # an unsupported scheme is refused before anything is created
+    installer.client.credentials.bind(primary_registry(concrete.uri, installer.registry_mirrors))
     if not is_compatible(concrete.name, concrete.uri, capability["capability"]):
         result["warnings"].append("backend %s does not look compatible with capability %s of this host; installing "
                                   "it anyway" % (concrete.name, capability["capability"]))
@@ -117,9 +118,9 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> 
             concrete_change, meta_change = _apply_under_lock(installer, request, concrete, concrete_change, meta_name)
         else:
             installer.store.recover_leftovers()
-        if os.path.isdir(installer.store.path):
+        if installer.store.directory_fd() is not None:
             _record_provenance(installer, concrete, concrete_change)
-    result["warnings"] += installer.warnings
+    result["warnings"] += installer.warnings + installer.store.warnings
     signer = _signer_after(installer, concrete, concrete_change)
     result.update(verified=signer is not None, signer=signer,
                   pinned_digest=concrete.pin["digest"] if concrete.pin else None)

@@ -27,10 +27,10 @@ class RemoveRequest(ModuleRequest):
     options = ("name", "system_backends_path", "capability")
 
 
-def plan_removal(backends_path: str, system_backends_path: str | None, name: str, capability: str) -> list[str]:
+def plan_removal(store: BackendStore, system_backends_path: str | None, name: str, capability: str) -> list[str]:
     """Directories to delete for `name`, meta first; empty when nothing is installed under that name."""
     validate_backend_name(name)
-    installed = scan(backends_path)
+    installed = scan(store)
     by_directory = {backend.directory: backend for backend in installed}
     target = by_directory.get(name)
     if target is None:
@@ -41,7 +41,8 @@ def plan_removal(backends_path: str, system_backends_path: str | None, name: str
         if aliased:
             target = by_directory[prefer_directory(aliased, capability)]
     if target is None:
-        if any(backend.directory == name for backend in scan(system_backends_path, is_system=True)):
+        system_store = BackendStore(system_backends_path) if system_backends_path else None
+        if any(backend.directory == name for backend in scan(system_store, is_system=True)):
             raise SystemBackendError("backend %s is a system backend in %s and cannot be removed (the system "
                                      "backends path is read-only)" % (name, system_backends_path))
         return []
@@ -55,15 +56,15 @@ def plan_removal(backends_path: str, system_backends_path: str | None, name: str
 def run_remove(request: RemoveRequest, store: BackendStore, probe) -> dict:
     """The module's result; planned without the lock, planned again and carried out under it."""
     capability = detect_capability(probe, validate_capability_option(request.capability))["capability"]
-    removed = plan_removal(store.path, request.system_backends_path, request.name, capability)
+    removed = plan_removal(store, request.system_backends_path, request.name, capability)
     if removed and not request.check_mode:
         with store.locked():
-            removed = plan_removal(store.path, request.system_backends_path, request.name, capability)
+            removed = plan_removal(store, request.system_backends_path, request.name, capability)
             for directory in removed:
                 store.delete(directory)
-                provenance.forget(store.path, directory)
+                provenance.forget(store, directory)
     elif not request.check_mode:
         store.recover_leftovers()
-    return {"changed": bool(removed), "removed": removed,
+    return {"changed": bool(removed), "removed": removed, "warnings": list(store.warnings),
             "diff": {"before": {"backends": sorted(removed)}, "after": {"backends": []},
                      "before_header": store.path, "after_header": store.path}}

@@ -20,16 +20,24 @@ from __future__ import annotations
 import errno
 import math
 import os
-import shutil
 import stat
 import tarfile
 
+from ansible_collections.localai.gallery.plugins.module_utils.descriptors import (
+    O_CLOEXEC,
+    entry_stat,
+    iter_tree,
+    list_names,
+    open_directory,
+    remove_entry_at,
+    same_inode,
+)
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     CorruptLayerError,
     NoSpaceError,
+    SourceError,
     UnsafeEntryError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.paths import lstat_mode, remove_entry
 from ansible_collections.localai.gallery.plugins.module_utils.streams import ExactReader
 
 BLOCK = 512
@@ -41,6 +49,15 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _PAX_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
 _SKIPPED_TYPES = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
 _MAX_MTIME = 1 << 40
+MAX_HEADER_DATA = 1 << 20  # a long name, long link or pax record set: real ones are a few hundred bytes
+MAX_QUOTED = 200
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | O_CLOEXEC
+_TAR_TYPES = {stat.S_IFREG: tarfile.REGTYPE, stat.S_IFDIR: tarfile.DIRTYPE, stat.S_IFLNK: tarfile.SYMTYPE}
+
+
+def quoted(name: str) -> str:
+    """A name as error messages show it: at most 200 characters (a hostile name may be a megabyte long)."""
+    return name if len(name) <= MAX_QUOTED else name[:MAX_QUOTED] + "..."
 
 
 def _padded(size: int) -> int:
@@ -92,8 +109,12 @@ def iter_members(reader: ExactReader):
         except tarfile.HeaderError as exc:
             raise CorruptLayerError("a layer has a corrupt tar header: %s" % exc)
         if info.size < 0:
-            raise CorruptLayerError("a layer has a header with a negative size (%d) for %r" % (info.size, info.name))
+            raise CorruptLayerError("a layer has a header with a negative size (%d) for %r" % (info.size,
+                                                                                               quoted(info.name)))
         if info.type in _PAX_TYPES or info.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
+            if info.size > MAX_HEADER_DATA:
+                raise CorruptLayerError("a layer has a long-name or pax header of %d bytes before %r, more than the "
+                                        "%d allowed: refused" % (info.size, quoted(info.name), MAX_HEADER_DATA))
             data = reader.read(_padded(info.size))[:info.size]
             if info.type == tarfile.GNUTYPE_LONGNAME:
                 long_name = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
@@ -109,9 +130,10 @@ def iter_members(reader: ExactReader):
             size = int(pax["size"]) if "size" in pax else info.size
             mtime = float(pax["mtime"]) if "mtime" in pax else info.mtime
         except ValueError:
-            raise CorruptLayerError("a layer has a corrupt pax size or mtime for %r" % info.name)
+            raise CorruptLayerError("a layer has a corrupt pax size or mtime for %r" % quoted(info.name))
         if size < 0:  # a base-256 size field can be negative; it would never end a read
-            raise CorruptLayerError("a layer has an entry with a negative size (%d) for %r" % (size, info.name))
+            raise CorruptLayerError("a layer has an entry with a negative size (%d) for %r" % (size,
+                                                                                                 quoted(info.name)))
         if not math.isfinite(mtime) or abs(mtime) > _MAX_MTIME:
             mtime = 0.0  # nonsense times are not worth refusing an image for; the epoch will do
         member = Member(pax.get("path") or long_name or info.name, info.type,
@@ -125,12 +147,12 @@ def iter_members(reader: ExactReader):
 def safe_relative_path(name: str, what: str = "entry") -> str:
     """`a/./b/` -> `a/b`; refuse absolute paths, `..` and NUL (raises UnsafeEntryError naming the rule)."""
     if "\0" in name:
-        raise UnsafeEntryError("unsafe %s %r: the name contains a NUL byte" % (what, name))
+        raise UnsafeEntryError("unsafe %s %r: the name contains a NUL byte" % (what, quoted(name)))
     if name.startswith("/"):
-        raise UnsafeEntryError("unsafe %s %r: absolute paths are not allowed" % (what, name))
+        raise UnsafeEntryError("unsafe %s %r: absolute paths are not allowed" % (what, quoted(name)))
     parts = [part for part in name.split("/") if part not in ("", ".")]
     if ".." in parts:
-        raise UnsafeEntryError("unsafe %s %r: '..' would leave the backend directory" % (what, name))
+        raise UnsafeEntryError("unsafe %s %r: '..' would leave the backend directory" % (what, quoted(name)))
     return "/".join(parts)
 
 
@@ -147,12 +169,17 @@ def _link_target_in_root(rel: str, target: str) -> str | None:
 
 
 class LayerExtractor:
-    """Apply layers, one after the other, to `root` (an empty staging directory)."""
+    """Apply layers, one after the other, to a staging directory given by its descriptor.
 
-    def __init__(self, root: str, space_budget: int | None = None) -> None:
-        self.root = root
+    Every step names its path relative to that descriptor (`dir_fd=`), never through the staging directory's
+    own path, which runs through the backends path another user owns. Inside staging only this process writes,
+    and every parent is checked to be a real directory before a path through it is used.
+    """
+
+    def __init__(self, root_fd: int, space_budget: int | None = None) -> None:
+        self.root_fd = root_fd
         if space_budget is None:
-            usage = os.statvfs(root)
+            usage = os.fstatvfs(root_fd)
             space_budget = usage.f_bavail * usage.f_frsize
         self.space_budget = space_budget
         self.bytes_written = 0
@@ -160,14 +187,15 @@ class LayerExtractor:
         self.warnings: list[str] = []
         self._real_dirs = {""}
         self._layer_paths: set[str] = set()
-        self._deferred_copies: list[tuple[str, str]] = []
-        current_umask = os.umask(0o022)
-        os.umask(current_umask)
-        self._umask = current_umask
+        self._deferred_copies: list[tuple[str, str | None]] = []
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _path(self, rel: str) -> str:
-        return os.path.join(self.root, rel) if rel else self.root
+    def _mode(self, rel: str) -> int | None:
+        """The mode of whatever is at rel (a link itself, not its target), or None when nothing is."""
+        if not rel:
+            return os.fstat(self.root_fd).st_mode
+        info = entry_stat(rel, self.root_fd)
+        return None if info is None else info.st_mode
 
     def _forget(self, rel: str) -> None:
         prefix = rel + "/"
@@ -175,10 +203,9 @@ class LayerExtractor:
 
     def _remove(self, rel: str) -> None:
         """Remove whatever is at rel (never following a link)."""
-        path = self._path(rel)
-        if stat.S_ISDIR(lstat_mode(path) or 0):
+        if stat.S_ISDIR(self._mode(rel) or 0):
             self._forget(rel)
-        remove_entry(path)
+        remove_entry_at(rel, self.root_fd)
 
     def _make_parents(self, rel: str) -> None:
         """Make every ancestor of rel a real directory; a symlink in the way is replaced, never followed."""
@@ -190,12 +217,11 @@ class LayerExtractor:
             walked = walked + "/" + part if walked else part
             if walked in self._real_dirs:
                 continue
-            path = self._path(walked)
-            mode = lstat_mode(path)
+            mode = self._mode(walked)
             if mode is None or not stat.S_ISDIR(mode):
                 if mode is not None:
-                    os.unlink(path)
-                os.mkdir(path, 0o755)
+                    os.unlink(walked, dir_fd=self.root_fd)
+                os.mkdir(walked, 0o755, dir_fd=self.root_fd)
                 self._layer_paths.add(walked)
             self._real_dirs.add(walked)
 
@@ -206,7 +232,7 @@ class LayerExtractor:
             walked = walked + "/" + part if walked else part
             if walked in self._real_dirs:
                 continue
-            if not stat.S_ISDIR(lstat_mode(self._path(walked)) or 0):
+            if not stat.S_ISDIR(self._mode(walked) or 0):
                 return False
         return True
 
@@ -214,23 +240,22 @@ class LayerExtractor:
         if self.bytes_written + size > self.space_budget:
             raise NoSpaceError("no space left for the backend: entry %r needs %d bytes, %d of %d available are "
                                "used; free at least %d bytes in the backends path"
-                               % (name, size, self.bytes_written, self.space_budget,
+                               % (quoted(name), size, self.bytes_written, self.space_budget,
                                   self.bytes_written + size - self.space_budget))
         self.bytes_written += size
 
     # --- entries ---------------------------------------------------------------------------------
-    def _write_file(self, rel: str, member: Member, reader: ExactReader) -> None:
+    def _write_file(self, rel: str, member: Member, pieces) -> None:
+        """A regular file at rel with the bytes of `pieces` (an iterable of buffers adding up to member.size)."""
         self._claim_space(member.name, member.size)
         self._make_parents(rel)
-        path = self._path(rel)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         try:
-            descriptor = os.open(path, flags, 0o600)
+            descriptor = os.open(rel, _CREATE_FLAGS, 0o600, dir_fd=self.root_fd)
         except FileExistsError:
             self._remove(rel)
-            descriptor = os.open(path, flags, 0o600)
+            descriptor = os.open(rel, _CREATE_FLAGS, 0o600, dir_fd=self.root_fd)
         try:
-            for piece in reader.iter_slices(member.size):
+            for piece in pieces:
                 while piece:
                     written = os.write(descriptor, piece)
                     piece = piece[written:]
@@ -243,40 +268,38 @@ class LayerExtractor:
         if not rel:
             return
         self._make_parents(rel)
-        path = self._path(rel)
-        mode = lstat_mode(path)
+        mode = self._mode(rel)
         if mode is not None and not stat.S_ISDIR(mode):
-            os.unlink(path)
+            os.unlink(rel, dir_fd=self.root_fd)
             mode = None
         if mode is None:
-            os.mkdir(path, 0o700)
-        os.chmod(path, (member.mode & 0o1777) | 0o700)
+            os.mkdir(rel, 0o700, dir_fd=self.root_fd)
+        os.chmod(rel, (member.mode & 0o1777) | 0o700, dir_fd=self.root_fd)  # checked: not a link
         self._real_dirs.add(rel)
 
     def _make_symlink(self, rel: str, member: Member) -> None:
         target = member.linkname
         if not target or "\0" in target:
             raise UnsafeEntryError("invalid symlink %r -> %r: a link needs a target without NUL bytes"
-                                   % (member.name, target))
+                                   % (quoted(member.name), quoted(target)))
         self._make_parents(rel)
         self._remove(rel)
         try:
-            os.symlink(target, self._path(rel))
+            os.symlink(target, rel, dir_fd=self.root_fd)
         except OSError as exc:
             if exc.errno not in _LINK_REFUSED:
                 raise
             self._deferred_copies.append((rel, _link_target_in_root(rel, target)))
 
     def _hardlink_target_mode(self, target_rel: str, member: Member) -> int:
-        target_mode = lstat_mode(self._path(target_rel)) if self._existing_is_real_path(target_rel) else None
+        target_mode = self._mode(target_rel) if target_rel and self._existing_is_real_path(target_rel) else None
         if target_mode is None or stat.S_ISDIR(target_mode):
             raise UnsafeEntryError("unsafe hardlink %r -> %r: the target is not a file extracted inside the backend "
-                                   "directory" % (member.name, member.linkname))
+                                   "directory" % (quoted(member.name), quoted(member.linkname)))
         return target_mode
 
     def _make_hardlink(self, rel: str, member: Member) -> None:
-        target_rel = safe_relative_path(member.linkname, "hardlink target of %r" % member.name)
-        target_path = self._path(target_rel)
+        target_rel = safe_relative_path(member.linkname, "hardlink target of %r" % quoted(member.name))
         self._hardlink_target_mode(target_rel, member)
         if target_rel == rel:
             return
@@ -286,24 +309,31 @@ class LayerExtractor:
         # (`_` a file, then a link `_/0` -> `_` makes `_` a directory).
         target_mode = self._hardlink_target_mode(target_rel, member)
         try:
-            os.link(target_path, self._path(rel), follow_symlinks=False)
+            os.link(target_rel, rel, src_dir_fd=self.root_fd, dst_dir_fd=self.root_fd, follow_symlinks=False)
         except OSError as exc:
             if exc.errno not in _LINK_REFUSED:
                 raise
-            shutil.copy2(target_path, self._path(rel), follow_symlinks=False)
+            self._copy_entry(target_rel, rel)
+            return
         if not stat.S_ISLNK(target_mode):
             # As containerd's handleLChmod and Chtimes (and tarfile): the link entry's own mode and time apply,
             # to the inode it shares with its target.
-            os.chmod(self._path(rel), member.mode & 0o1777)
-            os.utime(self._path(rel), (member.mtime, member.mtime))
+            os.chmod(rel, member.mode & 0o1777, dir_fd=self.root_fd)  # checked: not a link
+            os.utime(rel, (member.mtime, member.mtime), dir_fd=self.root_fd, follow_symlinks=False)
 
     def _apply_whiteout(self, rel: str) -> None:
         directory, _sep, marker = rel.rpartition("/")
         if not self._existing_is_real_path(rel):
             return  # nothing of a lower layer can sit below a non-directory
         if marker == _OPAQUE_MARKER:
-            path = self._path(directory)
-            children = os.listdir(path) if stat.S_ISDIR(lstat_mode(path) or 0) else []
+            children = []
+            if stat.S_ISDIR(self._mode(directory) or 0):
+                directory_fd = open_directory(directory, self.root_fd) if directory else None
+                try:
+                    children = list_names(directory_fd if directory_fd is not None else self.root_fd)
+                finally:
+                    if directory_fd is not None:
+                        os.close(directory_fd)
             for child in children:
                 child_rel = directory + "/" + child if directory else child
                 if child_rel not in self._layer_paths:
@@ -311,17 +341,81 @@ class LayerExtractor:
             return
         victim = marker[len(_WHITEOUT_PREFIX):]
         if victim in ("", ".", ".."):
-            raise UnsafeEntryError("unsafe whiteout %r: it names no entry" % rel)
+            raise UnsafeEntryError("unsafe whiteout %r: it names no entry" % quoted(rel))
         self._remove(directory + "/" + victim if directory else victim)
 
+    # --- where the filesystem refuses links: copies -------------------------------------------------------
+    def _resolve_in_root(self, rel: str) -> str | None:
+        """Where rel leads inside the root, following links as the root were `/` (absolute targets re-rooted, as
+        LocalAI's fallback resolves them; `..` stops at the root, as filepath-securejoin does); None when it
+        leads nowhere that exists, or through more than 40 links."""
+        pending = [part for part in rel.split("/") if part]
+        resolved: list[str] = []
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            candidate = "/".join(resolved + [part])
+            mode = self._mode(candidate)
+            if mode is None:
+                return None
+            if stat.S_ISLNK(mode):
+                hops += 1
+                if hops > 40:
+                    return None
+                target = os.readlink(candidate, dir_fd=self.root_fd)
+                if target.startswith("/"):
+                    resolved = []
+                pending = [item for item in target.split("/") if item] + pending
+                continue
+            resolved.append(part)
+        return "/".join(resolved)
+
+    def _copy_file(self, source_rel: str, rel: str) -> None:
+        mode = self._mode(source_rel) or 0
+        descriptor = os.open(source_rel, os.O_RDONLY | os.O_NOFOLLOW | O_CLOEXEC, dir_fd=self.root_fd)
+        try:
+            info = os.fstat(descriptor)
+            member = Member(rel, tarfile.REGTYPE, "", info.st_size, stat.S_IMODE(mode), info.st_mtime)
+            self._write_file(rel, member, descriptor_chunks(descriptor, info.st_size))
+        finally:
+            os.close(descriptor)
+
+    def _copy_entry(self, source_rel: str, rel: str) -> None:
+        """Copy the file or tree at source_rel (inside the root) to rel, within the space budget; links in a tree
+        are made again (and, refused, resolved and copied later)."""
+        mode = self._mode(source_rel) or 0
+        if not stat.S_ISDIR(mode):
+            self._copy_file(source_rel, rel)
+            return
+        self._make_directory(rel, Member(rel, tarfile.DIRTYPE, "", 0, stat.S_IMODE(mode), 0))
+        source_fd = open_directory(source_rel, self.root_fd) if source_rel else os.dup(self.root_fd)
+        try:
+            for _dir_fd, _name, info, below in iter_tree(source_fd):
+                source_below, target_below = source_rel + "/" + below if source_rel else below, rel + "/" + below
+                if stat.S_ISDIR(info.st_mode):
+                    self._make_directory(target_below, Member(target_below, tarfile.DIRTYPE, "", 0,
+                                                              stat.S_IMODE(info.st_mode), 0))
+                elif stat.S_ISLNK(info.st_mode):
+                    target = os.readlink(source_below, dir_fd=self.root_fd)
+                    self._make_symlink(target_below, Member(target_below, tarfile.SYMTYPE, target, 0, 0o777, 0))
+                elif stat.S_ISREG(info.st_mode):
+                    self._copy_file(source_below, target_below)
+        finally:
+            os.close(source_fd)
+
     def _copy_source(self, rel: str, target_rel: str | None) -> str | None:
-        """The real path to copy for a refused link, or None (with a warning) when it is not inside the root."""
-        root = os.path.realpath(self.root)
-        source = os.path.realpath(self._path(target_rel)) if target_rel is not None else None
-        if source is None or not (source == root or source.startswith(root + os.sep)) or not os.path.lexists(source):
+        """What to copy for a refused link, relative to the root, or None (with a warning) when it is not inside."""
+        source = self._resolve_in_root(target_rel) if target_rel is not None else None
+        if source is None or source == rel or (rel + "/").startswith(source + "/") and source != "":
             self.skipped.append(rel)
             self.warnings.append("link %r could not be created on this filesystem and its target is not in the "
-                                 "image, so it was skipped" % rel)
+                                 "image, so it was skipped" % quoted(rel))
             return None
         return source
 
@@ -337,19 +431,17 @@ class LayerExtractor:
                     waiting.append((rel, target_rel))
                     continue
                 source = self._copy_source(rel, target_rel)
-                if source is None:
-                    continue
-                if os.path.isdir(source):
-                    shutil.copytree(source, self._path(rel), symlinks=True)
-                else:
-                    shutil.copy2(source, self._path(rel))
+                if source is not None:
+                    self._copy_entry(source, rel)
             if len(waiting) == len(pending):
                 for rel, _target in waiting:  # links that only point at each other: nothing to copy
                     self.skipped.append(rel)
-                    self.warnings.append("link %r is part of a cycle of links and was skipped" % rel)
+                    self.warnings.append("link %r is part of a cycle of links and was skipped" % quoted(rel))
                 return
-            pending = waiting
+            pending = waiting + self._deferred_copies
+            self._deferred_copies = []
 
+    # --- one entry -------------------------------------------------------------------------------------
     def _apply(self, member: Member, reader: ExactReader) -> None:
         rel = safe_relative_path(member.name)
         entry_type = member.type
@@ -359,7 +451,7 @@ class LayerExtractor:
             self._apply_whiteout(rel)
             return
         if entry_type == tarfile.GNUTYPE_SPARSE:
-            raise UnsafeEntryError("unsupported entry %r: GNU sparse files are not supported" % member.name)
+            raise UnsafeEntryError("unsupported entry %r: GNU sparse files are not supported" % quoted(member.name))
         if not rel and entry_type != tarfile.DIRTYPE:
             # "." or "./" as a link or a file would replace the staging root itself (and a link there would be
             # written through by every later entry).
@@ -368,9 +460,9 @@ class LayerExtractor:
                 self.skipped.append(member.name)
                 return
             raise UnsafeEntryError("unsafe entry %r: only a directory may stand for the backend directory itself"
-                                   % member.name)
+                                   % quoted(member.name))
         if is_regular and rel:
-            self._write_file(rel, member, reader)
+            self._write_file(rel, member, reader.iter_slices(member.size))
         else:
             reader.skip(member.size)
             if entry_type == tarfile.DIRTYPE:
@@ -384,16 +476,61 @@ class LayerExtractor:
                 return
         self._layer_paths.add(rel)
 
-    def extract(self, chunks) -> None:
-        """Apply one uncompressed tar stream (an iterator of byte chunks) on top of what is in root."""
+    def _finish(self, apply_entries) -> None:
+        """Run `apply_entries()` and then the copies for refused links; a full disk becomes NoSpaceError."""
         self._layer_paths = set()
-        reader = ExactReader(chunks)
         try:
-            for member in iter_members(reader):
-                self._apply(member, reader)
+            apply_entries()
             self._copy_refused_links()
         except OSError as exc:
             if exc.errno in _NO_SPACE:
                 raise NoSpaceError("no space left in the backends path after writing %d bytes: %s; free space and "
                                    "retry" % (self.bytes_written, exc))
             raise
+
+    def extract(self, chunks) -> None:
+        """Apply one uncompressed tar stream (an iterator of byte chunks) on top of what is in root."""
+        reader = ExactReader(chunks)
+
+        def apply_entries() -> None:
+            for member in iter_members(reader):
+                self._apply(member, reader)
+        self._finish(apply_entries)
+
+    def copy_directory(self, source_fd: int) -> None:
+        """Copy a directory source (opened with O_NOFOLLOW) into root: regular files, directories and links only
+        (a device, FIFO or socket is skipped with a warning), within the space budget, nothing followed."""
+        def apply_entries() -> None:
+            for dir_fd, name, info, rel in iter_tree(source_fd):
+                kind = stat.S_IFMT(info.st_mode)
+                member = Member(rel, _TAR_TYPES.get(kind, b"?"), "", info.st_size, stat.S_IMODE(info.st_mode),
+                                info.st_mtime)
+                if kind == stat.S_IFREG:
+                    descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | O_CLOEXEC, dir_fd=dir_fd)
+                    try:
+                        if not same_inode(os.fstat(descriptor), info):
+                            raise SourceError("source directory entry %r changed while it was copied" % quoted(rel))
+                        self._write_file(rel, member, descriptor_chunks(descriptor, info.st_size))
+                    finally:
+                        os.close(descriptor)
+                elif kind == stat.S_IFDIR:
+                    self._make_directory(rel, member)
+                elif kind == stat.S_IFLNK:
+                    member.linkname = os.readlink(name, dir_fd=dir_fd)
+                    self._make_symlink(rel, member)
+                else:
+                    self.skipped.append(rel)
+                    self.warnings.append("%r in the source directory is not a file, directory or link (a device, FIFO "
+                                         "or socket): skipped" % quoted(rel))
+        self._finish(apply_entries)
+
+
+def descriptor_chunks(descriptor: int, size: int, chunk_size: int = 1 << 20):
+    """Exactly `size` bytes of an open file, in pieces; a file that shrank meanwhile is an error."""
+    remaining = size
+    while remaining:
+        piece = os.read(descriptor, min(chunk_size, remaining))
+        if not piece:
+            raise SourceError("a file shrank while it was copied (%d bytes missing)" % remaining)
+        remaining -= len(piece)
+        yield piece

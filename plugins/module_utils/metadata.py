@@ -10,8 +10,12 @@ import json
 import os
 import uuid
 
+from ansible_collections.localai.gallery.plugins.module_utils.descriptors import (
+    read_small_file,
+    remove_entry_at,
+    write_new_file,
+)
 from ansible_collections.localai.gallery.plugins.module_utils.errors import MetadataError
-from ansible_collections.localai.gallery.plugins.module_utils.paths import remove_entry
 
 METADATA_FILE = "metadata.json"
 METADATA_MODE = 0o644
@@ -35,53 +39,45 @@ def render_metadata(metadata: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _create(path: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
-    """A new file (never through a link), mode 0644 whatever the umask, owned as asked."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    descriptor = os.open(path, flags, 0o644)
-    try:
-        os.fchmod(descriptor, METADATA_MODE)
-        if uid != -1 or gid != -1:
-            os.fchown(descriptor, uid, gid)
-        data = render_metadata(metadata).encode("utf-8")
-        while data:
-            data = data[os.write(descriptor, data):]
-    finally:
-        os.close(descriptor)
-
-
-def write_metadata(directory: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
+def write_metadata(dir_fd: int, metadata: dict, uid: int = -1, gid: int = -1) -> None:
     """Write metadata.json afresh into a directory being built (staging): whatever the image put there goes."""
-    path = os.path.join(directory, METADATA_FILE)
-    remove_entry(path)
-    _create(path, metadata, uid, gid)
+    remove_entry_at(METADATA_FILE, dir_fd)
+    write_new_file(METADATA_FILE, dir_fd, render_metadata(metadata).encode("utf-8"), METADATA_MODE, uid, gid)
 
 
-def replace_metadata(directory: str, metadata: dict, uid: int = -1, gid: int = -1) -> None:
-    """Rewrite metadata.json of an installed backend in one rename, so a reader sees the old or the new file."""
-    partial = os.path.join(directory, ".%s.%s" % (METADATA_FILE, uuid.uuid4().hex[:12]))
-    _create(partial, metadata, uid, gid)
+def replace_metadata(dir_fd: int, metadata: dict, uid: int = -1, gid: int = -1) -> None:
+    """Rewrite metadata.json of an installed backend in one rename, so a reader sees the old or the new file.
+
+    dir_fd is the backend directory, opened with O_NOFOLLOW: the new file is created there (O_EXCL|O_NOFOLLOW)
+    and renamed over whatever is at metadata.json, never written through a link.
+    """
+    partial = ".%s.%s" % (METADATA_FILE, uuid.uuid4().hex[:12])
+    write_new_file(partial, dir_fd, render_metadata(metadata).encode("utf-8"), METADATA_MODE, uid, gid)
     try:
-        os.rename(partial, os.path.join(directory, METADATA_FILE))
+        os.rename(partial, METADATA_FILE, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError:
-        os.unlink(partial)
+        os.unlink(partial, dir_fd=dir_fd)
         raise
 
 
-def read_metadata(directory: str) -> dict:
-    """The parsed metadata.json; a missing file reads as {} and a broken one raises MetadataError."""
-    path = os.path.join(directory, METADATA_FILE)
+def read_metadata(dir_fd: int, directory_label: str) -> dict:
+    """The parsed metadata.json of the directory dir_fd; a missing file reads as {}, a broken one (or a link, a
+    FIFO, a file over 1 MiB: never read) raises MetadataError. `directory_label` names it in messages."""
+    label = os.path.join(directory_label, METADATA_FILE)
     try:
-        with open(path, encoding="utf-8") as metadata_file:
-            text = metadata_file.read()
-    except FileNotFoundError:
+        data = read_small_file(METADATA_FILE, dir_fd, label)
+    except OSError as exc:
+        raise MetadataError("cannot read %s: %s" % (label, exc.strerror or exc))
+    if data is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MetadataError("cannot read %s: %s" % (path, exc))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MetadataError("cannot read %s: %s" % (label, exc))
     try:
         metadata = json.loads(text) if text.strip() else {}
     except ValueError as exc:
-        raise MetadataError("%s is not valid JSON: %s" % (path, exc))
+        raise MetadataError("%s is not valid JSON: %s" % (label, exc))
     if not isinstance(metadata, dict):
-        raise MetadataError("%s holds a %s, not an object" % (path, type(metadata).__name__))
+        raise MetadataError("%s holds a %s, not an object" % (label, type(metadata).__name__))
     return metadata

@@ -136,7 +136,8 @@ def is_image_reference(text: str) -> bool:
     return True
 
 
-def _canonical_registry(host: str) -> str:
+def canonical_registry(host: str) -> str:
+    """`https://quay.io/` -> `quay.io`; Docker Hub's other names -> `docker.io`."""
     host = host.strip().rstrip("/")
     for prefix in ("https://", "http://"):
         if host.startswith(prefix):
@@ -149,9 +150,9 @@ def apply_mirrors(reference: ImageReference, mirrors: dict[str, str] | None) -> 
     if not mirrors:
         return reference
     for source, target in mirrors.items():
-        if _canonical_registry(source) != reference.registry:
+        if canonical_registry(source) != reference.registry:
             continue
-        target = _canonical_registry(target)
+        target = canonical_registry(target)
         host, _sep, prefix = target.partition("/")
         repository = "%s/%s" % (prefix.strip("/"), reference.repository) if prefix.strip("/") else reference.repository
         return reference.with_registry(host, repository)
@@ -168,7 +169,7 @@ def host_without_port(host: str) -> str:
 
 def uses_plain_http(registry: str, insecure_registries: list[str] | tuple[str, ...] = ()) -> bool:
     """Loopback registries and the ones the user lists as insecure are spoken to over plain HTTP, as Docker does."""
-    if registry in [_canonical_registry(item) for item in insecure_registries or ()]:
+    if registry in [canonical_registry(item) for item in insecure_registries or ()]:
         return True
     host = host_without_port(registry)
     if host == "localhost":

@@ -5,10 +5,8 @@
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
-import os
 import re
 import time
 import urllib.error
@@ -17,6 +15,7 @@ from urllib.parse import urlencode, urlparse
 
 from ansible.module_utils.urls import Request
 
+from ansible_collections.localai.gallery.plugins.module_utils.credentials import Credentials
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AuthenticationError,
     AuthorizationError,
@@ -36,11 +35,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
     layers,
     parse_document,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.reference import (
-    DOCKER_HUB,
-    ImageReference,
-    uses_plain_http,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.reference import ImageReference, uses_plain_http
 from ansible_collections.localai.gallery.plugins.module_utils.streams import verified
 from ansible_collections.localai.gallery.plugins.module_utils.transfer import (
     MAX_RETRY_AFTER,
@@ -54,25 +49,6 @@ from ansible_collections.localai.gallery.plugins.module_utils.transfer import (
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _TRANSIENT_STATUS = (408, 500, 502, 504)
 MAX_TOKEN_BYTES = 1 << 20
-
-
-def _docker_config_auths(path: str | None) -> dict[str, str]:
-    """`{registry host: base64 user:pass}` from a docker config.json; missing or unreadable files give nothing."""
-    if path is None:
-        path = os.path.join(os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker"), "config.json")
-    try:
-        with open(path, encoding="utf-8") as config_file:
-            auths = json.load(config_file).get("auths") or {}
-    except (OSError, ValueError, AttributeError):
-        return {}
-    result = {}
-    for key, value in auths.items():
-        host = urlparse(key).netloc if "://" in key else key.split("/", 1)[0]
-        if host in ("index.docker.io", "registry-1.docker.io"):
-            host = DOCKER_HUB
-        if isinstance(value, dict) and value.get("auth"):
-            result[host] = value["auth"]
-    return result
 
 
 class ResolvedImage(NamedTuple):
@@ -111,22 +87,28 @@ class RemoteRevision:
 class RegistryClient:
     """Speaks the distribution API to any number of registries with one set of options."""
 
-    def __init__(self, username: str | None = None, password: str | None = None, validate_certs: bool = True,
+    def __init__(self, credentials: Credentials | None = None, validate_certs: bool = True,
                  ca_path: str | None = None, timeout: float = 60, retries: int = 3,
-                 insecure_registries: list[str] | tuple[str, ...] = (), docker_config_path: str | None = None,
+                 insecure_registries: list[str] | tuple[str, ...] = (),
                  wanted_platform: dict[str, str | None] | None = None) -> None:
-        self.username = username
-        self.password = password
+        self.credentials = credentials or Credentials()
         self.retries = retries
         self.timeout = timeout
         self.insecure_registries = tuple(insecure_registries or ())
         self.wanted_platform = wanted_platform or host_platform()
-        self._docker_config_path = docker_config_path
-        self._config_auths: dict[str, str] | None = None
         self._authorization: dict[tuple[str, str], str] = {}
         self._schemes: dict[str, str] = {}
         self.http = Request(timeout=timeout, validate_certs=validate_certs, ca_path=ca_path, use_netrc=False,
                             decompress=False, unredirected_headers=["Authorization"], http_agent="localai.gallery")
+
+    @classmethod
+    def from_options(cls, params: dict) -> "RegistryClient":
+        """The client of the `registry` doc fragment's options (module and action plugin alike)."""
+        credentials = Credentials(params.get("registry_auths"), params["registry_username"],
+                                  params["registry_password"], params["docker_config"])
+        return cls(credentials, validate_certs=params["validate_certs"], ca_path=params["ca_path"],
+                   timeout=params["timeout"], retries=params["retries"],
+                   insecure_registries=params["insecure_registries"])
 
     # --- HTTP and auth ---------------------------------------------------------------------------
     def _base_url(self, reference: ImageReference) -> str:
@@ -146,28 +128,22 @@ class RegistryClient:
         self._schemes[reference.registry] = "https"
         return True
 
-    def _basic_credentials(self, registry: str) -> str | None:
-        if self.username is not None:
-            return base64.b64encode(("%s:%s" % (self.username, self.password or "")).encode()).decode()
-        if self._config_auths is None:
-            self._config_auths = _docker_config_auths(self._docker_config_path)
-        return self._config_auths.get(registry)
-
     def _fetch_token(self, reference: ImageReference, params: dict[str, str]) -> str:
         realm = params["realm"]
         realm_scheme = urlparse(realm).scheme
         if realm_scheme not in ("http", "https"):
             raise AuthenticationError("registry %s names a token realm that is not an http(s) URL: %r"
                                       % (reference.registry, realm))
-        if realm_scheme == "http" and self._base_url(reference).startswith("https:"):
-            raise AuthenticationError("registry %s sends credentials to a plain-HTTP token realm (%s) although it "
-                                      "speaks HTTPS: refused" % (reference.registry, realm))
         query = {"scope": params.get("scope") or "repository:%s:pull" % reference.repository}
         if params.get("service"):
             query["service"] = params["service"]
         headers = {}
-        credentials = self._basic_credentials(reference.registry)
+        credentials = self.credentials.basic(reference.registry)
         if credentials:
+            registry_scheme = urlparse(self._base_url(reference)).scheme
+            if not self.credentials.realm_may_receive(realm, reference.registry, registry_scheme):
+                raise AuthenticationError("registry %s names a plain-HTTP token realm (%s): its credentials are sent "
+                                          "to a token service over HTTPS only; refused" % (reference.registry, realm))
             headers["Authorization"] = "Basic " + credentials  # to the realm the registry's challenge names
         url = realm + ("&" if "?" in realm else "?") + urlencode(query)
         try:
@@ -193,12 +169,13 @@ class RegistryClient:
         if scheme == "bearer" and params.get("realm"):
             self._authorization[key] = self._fetch_token(reference, params)
             return
-        credentials = self._basic_credentials(reference.registry)
+        credentials = self.credentials.basic(reference.registry)
         if scheme == "basic" and credentials:
             self._authorization[key] = "Basic " + credentials
             return
-        raise AuthenticationError("registry %s requires authentication (HTTP 401): give registry_username and "
-                                  "registry_password, or log in with docker so config.json has credentials"
+        raise AuthenticationError("registry %s requires authentication (HTTP 401): give registry_auths for it (or "
+                                  "registry_username and registry_password, which go to the registry of the task's "
+                                  "own uri only), or log in with docker so config.json has credentials"
                                   % reference.registry)
 
     def _send(self, method: str, url: str, headers: dict[str, str]):

@@ -11,7 +11,6 @@ had to skip (dangling links on filesystems without links) is left in `warnings`.
 from __future__ import annotations
 
 import os
-import shutil
 import tarfile
 import urllib.error
 
@@ -24,13 +23,10 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     SignatureError,
     SourceError,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.descriptors import O_CLOEXEC
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
-from ansible_collections.localai.gallery.plugins.module_utils.paths import FILE_SCHEME, local_path
-from ansible_collections.localai.gallery.plugins.module_utils.reference import (
-    apply_mirrors,
-    is_image_reference,
-    parse_reference,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.paths import local_path
+from ansible_collections.localai.gallery.plugins.module_utils.reference import apply_mirrors, parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
     MAX_MANIFEST_BYTES,
     Document,
@@ -41,8 +37,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
 )
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient, RemoteRevision
 from ansible_collections.localai.gallery.plugins.module_utils.streams import file_chunks, layer_stream, verified
-
-_TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd")
+from ansible_collections.localai.gallery.plugins.module_utils.uris import DIRECTORY, OCIFILE, TARBALL, classify
 
 
 class ImageSource:
@@ -64,13 +59,13 @@ class ImageSource:
     def current_revision(self) -> RemoteRevision:
         return self.client.current_revision(self.reference)
 
-    def fill(self, stage_dir: str) -> str:
+    def fill(self, stage_fd: int) -> str:
         image = self.client.platform_image(self.reference)
         if self.verified_manifests is not None and image.manifest_digest not in self.verified_manifests:
             raise SignatureError("the manifest of %s for this host's platform (%s) has no verified signature; the "
                                  "controller verified only %s" % (self, image.manifest_digest,
                                                                   ", ".join(self.verified_manifests)))
-        extractor = LayerExtractor(stage_dir)
+        extractor = LayerExtractor(stage_fd)
         for layer in image.layers:
             extractor.extract(layer_stream(self.client.iter_blob(self.reference, layer["digest"], layer["size"])))
         self.warnings = extractor.warnings
@@ -131,8 +126,8 @@ class OciArchiveSource:
             image, top = self._documents(archive)
         return RemoteRevision(top.digest, image.digest if image.digest != top.digest else None)
 
-    def fill(self, stage_dir: str) -> str:
-        extractor = LayerExtractor(stage_dir)
+    def fill(self, stage_fd: int) -> str:
+        extractor = LayerExtractor(stage_fd)
         with self._open() as archive:
             image, top = self._documents(archive)
             for layer in layers(image.document, self.path):
@@ -160,10 +155,18 @@ class DirectorySource:
     def current_revision(self) -> RemoteRevision | None:
         return None
 
-    def fill(self, stage_dir: str) -> str | None:
-        if not os.path.isdir(self.path):
-            raise SourceError("source directory %s does not exist" % self.path)
-        shutil.copytree(self.path, stage_dir, symlinks=True, dirs_exist_ok=True)
+    def fill(self, stage_fd: int) -> str | None:
+        """Regular files, directories and links, nothing followed below the directory given."""
+        try:
+            source_fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | O_CLOEXEC)
+        except OSError as exc:
+            raise SourceError("source directory %s cannot be opened: %s" % (self.path, exc.strerror or exc))
+        extractor = LayerExtractor(stage_fd)
+        try:
+            extractor.copy_directory(source_fd)
+        finally:
+            os.close(source_fd)
+        self.warnings = extractor.warnings
         return None
 
 
@@ -184,7 +187,7 @@ class TarballSource:
     def current_revision(self) -> RemoteRevision:
         return RemoteRevision(self.digest)
 
-    def fill(self, stage_dir: str) -> str:
+    def fill(self, stage_fd: int) -> str:
         try:
             if self.uri.startswith(("http://", "https://")):
                 handle = self.request.open("GET", self.uri)
@@ -198,7 +201,7 @@ class TarballSource:
             raise SourceError("cannot open %s: %s" % (self.uri, getattr(exc, "reason", exc)))
         with handle:
             chunks = verified(file_chunks(handle), self.digest, None, self.uri, user_checksum=True)
-            extractor = LayerExtractor(stage_dir)
+            extractor = LayerExtractor(stage_fd)
             extractor.extract(layer_stream(chunks))
         self.warnings = extractor.warnings
         return self.digest
@@ -214,14 +217,13 @@ def with_upstream_fallback(sources: list, client: RegistryClient) -> list:
 
 def open_source(uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,
                 sha256: str | None = None, verified_manifests: list[str] | None = None):
-    """The source object for a uri, by its form (see docs/behaviour.md "Sources"); `verified_manifests` limits
-    an image to the platform manifests whose signatures the controller verified."""
-    if uri.startswith("ocifile://"):
+    """The source object for a uri, by its kind (uris.classify); `verified_manifests` limits an image to the
+    platform manifests whose signatures the controller verified."""
+    kind = classify(uri)
+    if kind == OCIFILE:
         return OciArchiveSource(uri, client.wanted_platform)
-    if uri.startswith(("http://", "https://")) or uri.endswith(_TARBALL_SUFFIXES):
+    if kind == TARBALL:
         return TarballSource(uri, sha256, client.http)
-    if uri.startswith((FILE_SCHEME, "/", "./", "../")) or os.path.isdir(uri):
+    if kind == DIRECTORY:
         return DirectorySource(uri)
-    if is_image_reference(uri):
-        return ImageSource(uri, client, registry_mirrors, verified_manifests)
-    raise SourceError("cannot use %r as a source: not an image reference, ocifile://, directory or tarball URL" % uri)
+    return ImageSource(uri, client, registry_mirrors, verified_manifests)

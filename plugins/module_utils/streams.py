@@ -259,11 +259,17 @@ class ExactReader:
         return True
 
     def read(self, size: int) -> bytes:
-        """Up to `size` bytes; fewer only at the end of the stream."""
-        while len(self._buffer) < size and self._fill():
-            pass
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data.tobytes()
+        """Up to `size` bytes; fewer only at the end of the stream (gathered once: no quadratic copying)."""
+        if len(self._buffer) >= size:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+            return data.tobytes()
+        gathered = bytearray(self._buffer)
+        self._buffer = memoryview(b"")
+        while len(gathered) < size and self._fill():
+            needed = size - len(gathered)
+            gathered += self._buffer[:needed]
+            self._buffer = self._buffer[needed:]
+        return bytes(gathered)
 
     def iter_slices(self, size: int):
         """Yield memoryviews that add up to exactly `size` bytes; raise if the stream ends first."""

@@ -10,8 +10,23 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import load_galleries, validate_certs_option
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import redact_url
 
-NO_LOG_OPTIONS = ("registry_password",)
+NO_LOG_OPTIONS = ("registry_password", "registry_auths")
+
+
+def censored_args(args: dict) -> dict:
+    """Task arguments as a result may show them: secrets replaced, credentials cut out of gallery URLs."""
+    censored = {}
+    for key, value in args.items():
+        if key in NO_LOG_OPTIONS and value:
+            value = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+        elif key == "galleries" and isinstance(value, list):
+            value = [dict(item, url=redact_url(str(item.get("url") or "")),
+                          mirrors=[redact_url(str(mirror)) for mirror in item.get("mirrors") or []])
+                     if isinstance(item, dict) else item for item in value]
+        censored[key] = value
+    return censored
 
 
 class GalleryActionBase(ActionBase):
@@ -46,9 +61,7 @@ class GalleryActionBase(ActionBase):
             if self._task.no_log:
                 result["invocation"] = {"module_args": "CENSORED: no_log is set"}
             else:
-                result["invocation"] = {"module_args": {
-                    key: "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if key in NO_LOG_OPTIONS else value
-                    for key, value in self._task.args.items()}}
+                result["invocation"] = {"module_args": censored_args(self._task.args)}
         return result
 
     def run(self, tmp=None, task_vars=None):

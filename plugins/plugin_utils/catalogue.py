@@ -16,7 +16,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import UnknownBackendError
-from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import DEFAULT_GALLERIES, GalleryCache
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import (
+    DEFAULT_GALLERIES,
+    GalleryCache,
+    redact_url,
+)
 
 # What the targets need of an entry to install it, and to decide an upgrade.
 INSTALL_FIELDS = ("name", "alias", "uri", "mirrors", "capabilities", "version", "sha256")
@@ -48,7 +52,10 @@ def validate_certs_option(module_args: dict) -> bool:
 def load_galleries(raw, resolve_path, validate_certs: bool) -> tuple[list[dict], list[str]]:
     """([{name, url, mirrors, entries}], warnings): each gallery read at most once per playbook run."""
     cache = GalleryCache(resolve_path=resolve_path, validate_certs=validate_certs)
-    loaded = [dict(gallery, entries=cache.load(gallery)) for gallery in gallery_list(raw)]
+    # Credentials in a gallery URL are for fetching it only: never in results, messages or metadata.json.
+    loaded = [dict(gallery, entries=cache.load(gallery), url=redact_url(gallery["url"]),
+                   mirrors=[redact_url(mirror) for mirror in gallery.get("mirrors") or []])
+              for gallery in gallery_list(raw)]
     return loaded, cache.warnings
 
 

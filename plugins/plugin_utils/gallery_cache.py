@@ -11,6 +11,7 @@ every mirror fail, the last good copy is served with a warning.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
@@ -19,8 +20,9 @@ import urllib.error
 import yaml
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.localai.gallery.plugins.module_utils.errors import GalleryError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, GalleryError
 from ansible_collections.localai.gallery.plugins.module_utils.paths import local_path
+from ansible_collections.localai.gallery.plugins.module_utils.transfer import SpeedGuard, read_limited
 from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
 
 try:
@@ -29,6 +31,41 @@ except ImportError:
     from yaml import SafeLoader as GalleryLoader
 
 DEFAULT_GALLERIES = [{"name": "localai", "url": "github:mudler/LocalAI/backend/index.yaml@master"}]
+# LocalAI's real backend index is 0.3 MB and 44,000 values once its anchors are expanded: these bounds leave it
+# room to grow a hundredfold, and stop a "billion laughs" document (a few hundred bytes of nested aliases that
+# expand to billions of values) in a fraction of a second instead of many GB later.
+MAX_GALLERY_BYTES = 32 << 20
+MAX_GALLERY_VALUES = 2_000_000
+GALLERY_TIMEOUT = 60
+
+
+def redact_url(url: str) -> str:
+    """A URL without the credentials it may carry (`https://user:token@host/x` -> `https://host/x`): what goes into
+    results, messages, metadata.json and the cache records."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return "%s://%s%s%s" % (scheme, authority.rpartition("@")[2], slash, path)
+
+
+def _check_expansion(document) -> None:
+    """Count the values the document holds once aliases are expanded, stopping at MAX_GALLERY_VALUES (PyYAML
+    shares an aliased value; it is converting it to JSON that would copy it every time it is referred to)."""
+    pending, seen = [document], 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_GALLERY_VALUES:
+            raise ValueError("it expands to more than %d values (aliases nested too deep, or a loop)"
+                             % MAX_GALLERY_VALUES)
+        if isinstance(value, dict):
+            pending.extend(value.values())
+            seen += len(value)
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def expand_url(url: str) -> str:
@@ -53,16 +90,28 @@ def describe_document(document) -> str:
 
 
 def parse_gallery(data: bytes, gallery_name: str, source: str) -> list[dict]:
-    """The YAML list of entries (anchors and merge keys resolved), as plain JSON-able dicts."""
+    """The YAML list of entries (anchors and merge keys resolved), as plain JSON-able dicts; a document too
+    large, or expanding to too many values, is refused."""
+    source = redact_url(source)
+    if len(data) > MAX_GALLERY_BYTES:
+        raise GalleryError("gallery %s (%s) is larger than %d bytes: refused" % (gallery_name, source,
+                                                                               MAX_GALLERY_BYTES))
     try:
         document = yaml.load(data, Loader=GalleryLoader)  # nosec - a safe loader
     except yaml.YAMLError as exc:
-        first_line = str(exc).splitlines()[0]
+        first_line = str(exc).splitlines()[0][:200]
         raise GalleryError("gallery %s (%s) is not valid YAML: %s" % (gallery_name, source, first_line))
+    except RecursionError:
+        raise GalleryError("gallery %s (%s) nests too deep to be a gallery: refused" % (gallery_name, source))
     if not isinstance(document, list):
         raise GalleryError("gallery %s (%s) is not a list of backends: found %s"
                            % (gallery_name, source, describe_document(document)))
-    return json.loads(json.dumps([entry for entry in document if isinstance(entry, dict)], default=str))
+    entries = [entry for entry in document if isinstance(entry, dict)]
+    try:
+        _check_expansion(entries)
+    except ValueError as exc:
+        raise GalleryError("gallery %s (%s) is refused: %s" % (gallery_name, source, exc))
+    return json.loads(json.dumps(entries, default=str))
 
 
 class GalleryCache:
@@ -87,25 +136,29 @@ class GalleryCache:
         if url.startswith(("http://", "https://")):
             headers = {"If-None-Match": etag} if etag else {}
             try:
-                response = open_url(url, headers=headers, validate_certs=self.validate_certs, timeout=60,
+                response = open_url(url, headers=headers, validate_certs=self.validate_certs, timeout=GALLERY_TIMEOUT,
                                     http_agent="localai.gallery")
-                return response.read(), response.headers.get("ETag")
+                body = read_limited(response, MAX_GALLERY_BYTES, SpeedGuard(GALLERY_TIMEOUT, redact_url(url)),
+                                    "the gallery at %s" % redact_url(url))
+                return body, response.headers.get("ETag")
             except urllib.error.HTTPError as exc:
                 if exc.code == 304:
                     return None, etag
                 raise GalleryError("HTTP %d" % exc.code)
-            except (urllib.error.URLError, OSError) as exc:
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 raise GalleryError(str(getattr(exc, "reason", exc)))
+            except BackendError as exc:  # too large, or stalled
+                raise GalleryError(str(exc))
         path = self.resolve_path(local_path(url))
         try:
             with open(path, "rb") as gallery_file:
-                return gallery_file.read(), None
+                return gallery_file.read(MAX_GALLERY_BYTES + 1), None
         except OSError as exc:
             raise GalleryError("cannot read %s: %s" % (path, exc.strerror or exc))
 
     def load(self, gallery: dict) -> list[dict]:
         """Entries of one gallery {name, url, mirrors}; fetched at most once per run."""
-        name, url = gallery.get("name") or gallery.get("url"), gallery["url"]
+        name, url = gallery.get("name") or redact_url(gallery["url"]), gallery["url"]
         cache_path, lock_path = self.records.paths(url)
         cached = self.records.read(cache_path)
         if cached and cached.get("run_id") == self.run_id:
@@ -117,13 +170,14 @@ class GalleryCache:
             failures = []
             for source in [url] + list(gallery.get("mirrors") or []):
                 try:
-                    etag = cached.get("etag") if cached and cached.get("source") == source else None
+                    etag = cached.get("etag") if cached and cached.get("source") == redact_url(source) else None
                     body, new_etag = self._fetch(source, etag)
                     entries = cached["entries"] if body is None else parse_gallery(body, name, source)
                 except GalleryError as exc:
-                    failures.append("%s: %s" % (source, exc))
+                    failures.append("%s: %s" % (redact_url(source), exc))
                     continue
-                self.records.write(cache_path, {"url": url, "source": source, "etag": new_etag,
+                self.records.write(cache_path, {"url": redact_url(url), "source": redact_url(source),
+                                                "etag": new_etag,
                                                 "run_id": self.run_id, "fetched_at": time.time(), "entries": entries})
                 return entries
             if cached:

@@ -11,7 +11,7 @@ path in the target, so that `registry_mirrors: {<primary registry>: <target>}` m
 
 from __future__ import annotations
 
-from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import fallback_uris
+from ansible_collections.localai.gallery.plugins.module_utils.uris import fallback_uris
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AllSourcesFailedError,
     BackendError,

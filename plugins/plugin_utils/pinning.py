@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import fallback_uris
+from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     BackendError,
     IntegrityRequiredError,
@@ -31,36 +31,25 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     SignatureError,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import is_image_entry
-from ansible_collections.localai.gallery.plugins.module_utils.reference import (
-    apply_mirrors,
-    is_image_reference,
-    parse_reference,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.reference import apply_mirrors, parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.referrers import (
     bundle_descriptors,
     fallback_tag,
     read_bundle,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.uris import (
+    DIRECTORY,
+    IMAGE,
+    OCIFILE,
+    TARBALL,
+    classify,
+    fallback_uris,
 )
 from ansible_collections.localai.gallery.plugins.plugin_utils.signatures import (
     SignerPolicy,
     trusted_root,
     verify_bundle,
 )
-
-OCIFILE = "ocifile://"
-# Platform entries of an index that are not images (BuildKit attestations): never what a host installs.
-
-
-def uri_kind(uri: str) -> str:
-    """`image`, `ocifile`, `tarball` (http(s) URLs and archives) or `directory`, as sources.open_source decides."""
-    if uri.startswith(OCIFILE):
-        return "ocifile"
-    if uri.startswith(("http://", "https://")) or uri.endswith((".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd")):
-        return "tarball"
-    if uri.startswith(("file://", "/", "./", "../")):
-        return "directory"
-    return "image" if is_image_reference(uri) else "directory"
-
 
 class Pinner:
     """Pins and verifies images for one task: a registry client and the task's options, results shared per run.
@@ -79,10 +68,13 @@ class Pinner:
         self.warnings: list[str] = []
 
     # --- policy decisions (no request) ------------------------------------------------------------------
-    def _integrity(self, entry: dict, gallery_name: str, kind: str, policy) -> dict:
-        """LocalAI's backendDownloadOptions: a refusal under require_integrity, else the warning LocalAI logs."""
-        name = entry.get("name")
-        if kind == "image" and policy is None:
+    def _integrity_of(self, entry: dict, uri: str, gallery_name: str, policy) -> dict:
+        """LocalAI's backendDownloadOptions for one uri: a refusal under require_integrity, else the warning LocalAI
+        logs. Beyond LocalAI: require_integrity also refuses ocifile:// archives and directories (nothing can
+        vouch for them), and a policy that cannot cover a tarball or a directory says so."""
+        name, kind = entry.get("name"), classify(uri)
+        where = "gallery %s" % gallery_name if gallery_name else "uri"
+        if kind == IMAGE and policy is None:
             why = ("gallery %s has no verification policy" % gallery_name) if gallery_name else \
                 "it is given by uri, outside any gallery, so no verification policy applies"
             if self.require_integrity:
@@ -90,26 +82,49 @@ class Pinner:
                     "require_integrity: %s for OCI backend %s (set verification: in the gallery, or "
                     "require_integrity: false)" % (why, name)))}
             return {"warning": "installing OCI backend %s without signature verification: %s" % (name, why)}
-        if kind == "tarball" and not entry.get("sha256") and self.require_integrity:
-            return {"refusal": str(IntegrityRequiredError("require_integrity: backend %s has no sha256 (%s)" % (
-                name, "gallery %s" % gallery_name if gallery_name else "uri")))}
-        if kind == "ocifile" and policy is not None:
+        if kind == OCIFILE and policy is not None:
             return {"refusal": str(SignatureError(
                 "gallery %s has a verification policy, and %s is an ocifile:// archive on the target, whose "
                 "signature cannot be checked: push it to a registry and sign it (LocalAI installs it unverified)"
-                % (gallery_name, entry.get("uri"))))}
+                % (gallery_name, uri)))}
+        if kind in (OCIFILE, DIRECTORY) and self.require_integrity:
+            return {"refusal": str(IntegrityRequiredError(
+                "require_integrity: backend %s comes from %s %s, which no signature or checksum covers (%s)"
+                % (name, "an ocifile:// archive" if kind == OCIFILE else "the directory", uri, where)))}
+        if kind == TARBALL and not entry.get("sha256") and self.require_integrity:
+            return {"refusal": str(IntegrityRequiredError("require_integrity: backend %s has no sha256 (%s)"
+                                                          % (name, where)))}
+        if kind in (TARBALL, DIRECTORY) and policy is not None:
+            return {"warning": "gallery %s has a verification policy, which covers OCI images only: backend %s comes "
+                               "from %s %s, %s (as LocalAI does)"
+                               % (gallery_name, name, "the tarball" if kind == TARBALL else "the directory", uri,
+                                  "checked against its sha256 only" if kind == TARBALL else "installed unverified")}
         return {}
+
+    def _integrity(self, entry: dict, gallery_name: str, policy) -> dict:
+        """_integrity_of every uri the entry may be installed from (its uri, mirrors and tag fallbacks): the first
+        refusal, else the warnings."""
+        warnings = []
+        for uri in fallback_uris(entry["uri"], entry.get("mirrors")):
+            decided = self._integrity_of(entry, uri, gallery_name, policy)
+            if "refusal" in decided:
+                return decided
+            if decided.get("warning") and decided["warning"] not in warnings:
+                warnings.append(decided["warning"])
+        return {"warning": "; ".join(warnings)} if warnings else {}
+
+    @staticmethod
+    def _policy(gallery: dict) -> tuple[str, SignerPolicy | None]:
+        gallery_name = gallery.get("name") or gallery.get("url") or ""
+        block = gallery.get("verification")
+        return gallery_name, SignerPolicy(block, gallery_name) if block is not None else None
 
     def pin(self, entry: dict, gallery: dict | None) -> dict:
         """The fields to add to a slim entry: `pin` (digest, uri, signer) or `refusal`, and maybe a `warning`
         (shown by the host that installs this entry); nothing for sources that are not images."""
-        gallery = gallery or {}
-        gallery_name = gallery.get("name") or gallery.get("url") or ""
-        block = gallery.get("verification")
-        policy = SignerPolicy(block, gallery_name) if block is not None else None
-        kind = uri_kind(entry["uri"])
-        decided = self._integrity(entry, gallery_name, kind, policy)
-        if "refusal" in decided or kind != "image":
+        gallery_name, policy = self._policy(gallery or {})
+        decided = self._integrity(entry, gallery_name, policy)
+        if "refusal" in decided or classify(entry["uri"]) != IMAGE:
             return decided
         if self.client is None:  # pin_digests: false
             if policy is None:
@@ -117,7 +132,8 @@ class Pinner:
             return {"refusal": str(SignatureError(
                 "gallery %s has a verification policy, which needs pin_digests: true (signatures are checked on the "
                 "digest the controller pins for the run)" % gallery_name))}
-        chain = [uri for uri in fallback_uris(entry["uri"], entry.get("mirrors")) if uri_kind(uri) == "image"]
+        chain = [uri for uri in fallback_uris(entry["uri"], entry.get("mirrors")) if classify(uri) == IMAGE]
+        self.client.credentials.bind(primary_registry(entry["uri"], self.registry_mirrors))
         key = json.dumps({"chain": chain, "mirrors": self.registry_mirrors, "fallback": self.upstream_fallback,
                           "policy": policy.block if policy else None, "trusted_root": self.trusted_root_path},
                          sort_keys=True)
@@ -127,10 +143,12 @@ class Pinner:
         return dict(decided, **resolved)
 
     def unpinned(self, entry: dict, gallery: dict | None, expected: str) -> dict:
-        """A build this host is not expected to need: not asked for; under a policy, refused if it is needed."""
-        gallery = gallery or {}
-        if gallery.get("verification") is None:
-            return {}
+        """A build this host is not expected to need: not asked for. The integrity rules still apply to it, and
+        under a policy it is refused (it was not verified) if a host needs it after all."""
+        gallery_name, policy = self._policy(gallery or {})
+        decided = self._integrity(entry, gallery_name, policy)
+        if "refusal" in decided or policy is None:
+            return decided
         return {"refusal": str(SignatureError(
             "build %s was not verified: the controller expected this host to need %s (from its capability); gather "
             "localai.gallery.backend_facts again, or set capability" % (entry.get("name"), expected)))}

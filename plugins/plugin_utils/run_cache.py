@@ -15,7 +15,10 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 from contextlib import contextmanager
+
+from ansible_collections.localai.gallery.plugins.module_utils.errors import CacheDirectoryError
 
 CACHE_DIR_ENV = "LOCALAI_GALLERY_CACHE_DIR"
 
@@ -36,20 +39,44 @@ def default_cache_dir() -> str:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "localai.gallery")
 
 
+def trusted_directory(path: str) -> str:
+    """Make `path` (mode 0700) or check it: it must be ours and writable by nobody else, else CacheDirectoryError.
+
+    What is cached decides what hosts install (pinned digests, galleries), so a directory another user can write
+    is never read. One an earlier release made 0755 is tightened to 0700.
+    """
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    info = os.stat(path)
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise CacheDirectoryError("the controller cache directory %s is owned by uid %d with mode %04o: it must belong "
+                                  "to uid %d and be writable by nobody else (chmod 700 it, or set %s to a directory "
+                                  "of your own)" % (path, info.st_uid, stat.S_IMODE(info.st_mode), os.geteuid(),
+                                                    CACHE_DIR_ENV))
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
 class RunCache:
     """Records under `<cache_dir>/<kind>/`, one JSON file and one lock file per key."""
 
     def __init__(self, kind: str = "", cache_dir: str | None = None, run_id: str | None = None) -> None:
-        self.directory = os.path.join(cache_dir or default_cache_dir(), kind)
+        self.base = cache_dir or default_cache_dir()
+        self.directory = os.path.join(self.base, kind)
         self.run_id = run_id or current_run_id()
+        self._checked = False
 
     def paths(self, key: str) -> tuple[str, str]:
+        """The record and lock files of `key`, in the cache directory (checked the first time)."""
+        if not self._checked:
+            trusted_directory(self.base)
+            trusted_directory(self.directory)
+            self._checked = True
         name = hashlib.sha256(key.encode()).hexdigest()[:32]
         return os.path.join(self.directory, name + ".json"), os.path.join(self.directory, name + ".lock")
 
     @contextmanager
     def locked(self, lock_path: str):
-        os.makedirs(self.directory, exist_ok=True)
         with open(lock_path, "a", encoding="utf-8") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             yield

@@ -21,9 +21,8 @@ import tempfile
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from helpers.trees import snapshot
+from helpers.trees import extractor_at, snapshot
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
 from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed
 
 NAME = st.text(alphabet="abcxyz-_.", min_size=1, max_size=12).filter(lambda part: part not in (".", ".."))
@@ -97,7 +96,7 @@ def test_valid_archives_extract_as_python_tarfile_does(tree, chunk_size):
         ours, theirs = os.path.join(work, "ours"), os.path.join(work, "theirs")
         os.mkdir(ours)
         os.mkdir(theirs)
-        LayerExtractor(ours).extract(_chunks(data, chunk_size))
+        extractor_at(ours).extract(_chunks(data, chunk_size))
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
             archive.extractall(theirs, filter="fully_trusted")
         assert snapshot(ours) == snapshot(theirs)
@@ -160,7 +159,7 @@ def _extract_in_sandbox(layers: list[bytes]) -> None:
         with open(os.path.join(outside, "lib", "precious"), "w", encoding="utf-8") as handle:
             handle.write("precious")
         before = snapshot(sandbox)
-        extractor = LayerExtractor(root, space_budget=8 << 20)
+        extractor = extractor_at(root, space_budget=8 << 20)
         try:
             for layer in layers:
                 extractor.extract(decompressed(_chunks(layer, 777)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import weakref
 
 
 def snapshot(root, mode_mask: int = 0o7777) -> dict:
@@ -25,3 +26,47 @@ def snapshot(root, mode_mask: int = 0o7777) -> dict:
                 with open(path, "rb") as handle:
                     found[relative] = ("file", mode, handle.read())
     return found
+
+
+def extractor_at(path, space_budget: int | None = None):
+    """A LayerExtractor on the directory at `path` (the engine takes a descriptor); closed when the object goes."""
+    from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
+
+    descriptor = os.open(str(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    extractor = LayerExtractor(descriptor, space_budget)
+    weakref.finalize(extractor, os.close, descriptor)
+    return extractor
+
+
+def read_metadata_at(path) -> dict:
+    """metadata.json of the directory at `path`, read as the engine reads it."""
+    from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
+
+    descriptor = os.open(str(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return read_metadata(descriptor, str(path))
+    finally:
+        os.close(descriptor)
+
+
+def listing(backends_path, system_backends_path, capability: str):
+    """list_backends on paths, as backend_facts calls it: ({name: row}, warnings)."""
+    from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
+    from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+
+    with BackendStore(str(backends_path)) as store:
+        system = BackendStore(str(system_backends_path)) if system_backends_path else None
+        try:
+            return list_backends(store, system, capability)
+        finally:
+            if system is not None:
+                system.close()
+
+
+def removal_plan(backends_path, system_backends_path, name: str, capability: str) -> list[str]:
+    """plan_removal on a path, as backend_remove calls it."""
+    from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import plan_removal
+    from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+
+    with BackendStore(str(backends_path)) as store:
+        return plan_removal(store, system_backends_path, name, capability)

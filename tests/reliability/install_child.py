@@ -25,7 +25,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 # The collection comes from PYTHONPATH (a collections path), as for every other test.
 from ansible_collections.localai.gallery.plugins.module_utils import layers, store  # noqa: E402
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError  # noqa: E402
-from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import plan_removal  # noqa: E402
 from helpers.engine import Engine  # noqa: E402
 
 
@@ -53,22 +52,24 @@ def install_hooks(args) -> None:
     if args.pace:
         layers.os.fchmod = paced_fchmod
     if args.no_exchange:
-        store.exchange_paths = lambda first, second: False
+        store.rename_at = lambda *arguments: False  # as on a kernel or filesystem without renameat2
     if args.kill_after_swap:
-        real_rename, real_exchange = os.rename, store.exchange_paths
+        real_rename, real_rename_at = os.rename, store.rename_at
 
-        def rename_then_die(source, target):
-            real_rename(source, target)
+        def rename_then_die(source, target, **dir_fds):
+            real_rename(source, target, **dir_fds)
             if os.path.basename(target).startswith(store.BACKUP):
                 die()  # between the two renames of the fallback swap
 
-        def exchange_then_die(first, second):
-            if real_exchange(first, second):
-                die()  # after the atomic exchange, before the old tree is deleted
+        def exchange_then_die(*arguments):
+            if real_rename_at(*arguments):
+                if arguments[-1] == store.RENAME_EXCHANGE:
+                    die()  # after the atomic exchange, before the old tree is deleted
+                return True
             return False
 
         store.os.rename = rename_then_die
-        store.exchange_paths = exchange_then_die
+        store.rename_at = exchange_then_die
 
 
 def main() -> int:
@@ -86,17 +87,12 @@ def main() -> int:
     parser.add_argument("--pace", type=float, default=0)
     args = parser.parse_args()
     install_hooks(args)
-    backend_store = store.BackendStore(args.backends, args.lock_timeout)
+    engine = Engine(args.backends, lock_timeout=args.lock_timeout, retries=args.retries)
     try:
         if args.remove:
-            with backend_store.locked():
-                removed = plan_removal(backend_store.path, None, args.name, "default")
-                for directory in removed:
-                    backend_store.delete(directory)
-            result = {"removed": removed}
+            result = {"removed": engine.remove(args.name).removed}
         else:
-            change = Engine(args.backends, lock_timeout=args.lock_timeout, retries=args.retries).install(
-                args.name, [args.uri], {"uri": args.uri}, force=args.force)
+            change = engine.install(args.name, [args.uri], {"uri": args.uri}, force=args.force)
             result = {"changed": change.changed, "reason": change.reason, "digest": change.digest}
     except BackendError as exc:
         print(str(exc))

@@ -22,8 +22,8 @@ from helpers.engine import Engine
 from helpers.fault_proxy import FaultProxy
 from helpers.images import Pusher, backend_files, entry
 from helpers.registry_server import RegistryServer
+from helpers.trees import listing
 from ansible_collections.localai.gallery.plugins.module_utils.errors import NoSpaceError
-from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, validate_backend_name
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "install_child.py")
@@ -41,7 +41,7 @@ def install(backends_path: str, name: str, uri: str, **kwargs):
 
 def visible(backends_path: str) -> dict[str, str]:
     """What a reader sees: {listed name: version.txt of the tree it points at}; every listed tree is whole."""
-    rows, _warnings = list_backends(backends_path, None, "default")
+    rows, _warnings = listing(backends_path, None, "default")
     seen = {}
     for name, row in rows.items():
         assert not name.startswith("."), "a work directory is listed: %s" % name
@@ -210,7 +210,7 @@ def test_a_corrupted_metadata_json_is_reported_and_removal_still_works(registry,
         install(backends_path, name, "%s/corrupt-meta/%s:t" % (registry.host, name))
     with open(os.path.join(backends_path, "b", "metadata.json"), "w", encoding="utf-8") as handle:
         handle.write('{"name": "b", "digest": ')
-    rows, warnings = list_backends(backends_path, None, "default")
+    rows, warnings = listing(backends_path, None, "default")
     assert sorted(rows) == ["a", "b", "c"] and len(warnings) == 1 and "b" in warnings[0]
     process = child(backends_path, "b", "--remove")
     assert process.communicate(timeout=30)[0].strip() == json.dumps({"removed": ["b"]})

@@ -124,7 +124,7 @@ def test_a_plain_http_realm_for_an_https_registry_is_refused(tmp_path, backends_
     try:
         registry.behaviour = "token-elsewhere"
         registry.token_realm = tokens.server.url + "/token"
-        with pytest.raises(AuthenticationError, match="plain-HTTP token realm .* although it speaks HTTPS: refused"):
+        with pytest.raises(AuthenticationError, match="plain-HTTP token realm .*over HTTPS only; refused"):
             engine(backends_path, username="alice", password="alice-pass", ca_path=registry.ca_path,
                    insecure_registries=[]).install("b", ["%s/%s:t" % (registry.host, REPOSITORY)])
         assert tokens.server.requests == []

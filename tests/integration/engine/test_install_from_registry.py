@@ -13,6 +13,7 @@ import tarfile
 
 import pytest
 
+from helpers.trees import read_metadata_at
 from helpers.engine import Engine
 from helpers.fault_proxy import FaultProxy
 from helpers.images import OCI_INDEX, Pusher, backend_files, compress, digest_of, entry, tar_bytes
@@ -27,8 +28,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     RegistryError,
     SourceError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import fallback_uris
-from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
+from ansible_collections.localai.gallery.plugins.module_utils.uris import fallback_uris
 
 AMD64 = {"os": "linux", "architecture": "amd64", "variant": None}
 ARM64 = {"os": "linux", "architecture": "arm64", "variant": None}
@@ -60,7 +60,7 @@ def test_install_every_manifest_and_layer_format(registry, pusher, backends_path
     assert result.changed and result.digest == image["digest"] and result.source == uri
     assert version_of(backends_path, "cpu-test") == "v1"
     assert (open(os.path.join(backends_path, "cpu-test", "lib", "second.txt")).read()) == "2"
-    metadata = read_metadata(os.path.join(backends_path, "cpu-test"))
+    metadata = read_metadata_at(os.path.join(backends_path, "cpu-test"))
     assert list(metadata) == ["alias", "name", "installed_at", "uri", "digest"]
     assert metadata["digest"] == image["digest"] and metadata["uri"] == uri
     assert listing(backends_path) == [".localai-gallery", "cpu-test"]
@@ -77,7 +77,7 @@ def test_index_picks_the_host_platform(registry, pusher, backends_path, manifest
     result = installer(backends_path, wanted_platform=ARM64).install("b", [uri], {})
     # The arm64 content, but the digest LocalAI records: the index the tag names (oci.GetImageDigest).
     assert version_of(backends_path, "b") == "arm64" and result.digest == index_digest
-    assert read_metadata(os.path.join(backends_path, "b"))["digest"] == index_digest
+    assert read_metadata_at(os.path.join(backends_path, "b"))["digest"] == index_digest
     with pytest.raises(PlatformNotFoundError, match="no manifest for linux/s390x .*offers: linux/amd64, linux/arm64"):
         installer(backends_path, wanted_platform={"os": "linux", "architecture": "s390x", "variant": None}).install(
             "c", [uri], {})
@@ -101,7 +101,7 @@ def test_present_is_idempotent_latest_follows_the_tag_and_force_reinstalls(regis
     assert installer(backends_path).install("b", [uri], {}, state="latest").changed
     assert len(registry.request_lines("/moving/tag/manifests/")) - before_upgrade == 2  # digest check, then pull
     assert version_of(backends_path, "b") == "v2"
-    assert read_metadata(os.path.join(backends_path, "b"))["digest"] == second["digest"]
+    assert read_metadata_at(os.path.join(backends_path, "b"))["digest"] == second["digest"]
     assert installer(backends_path).install("b", [uri], {}, force=True).reason == "forced"
     assert listing(backends_path) == [".localai-gallery", "b"]
 
@@ -120,7 +120,7 @@ def test_reinstall_writes_metadata_afresh_with_mode_0644(registry, pusher, backe
         installer(backends_path).install("b", [uri], {"uri": uri}, force=True)
     finally:
         os.umask(old_umask)
-    assert list(read_metadata(os.path.join(backends_path, "b"))) == ["name", "installed_at", "uri", "digest"]
+    assert list(read_metadata_at(os.path.join(backends_path, "b"))) == ["name", "installed_at", "uri", "digest"]
     assert oct(os.stat(path).st_mode & 0o777) == "0o644"
 
 
@@ -205,7 +205,7 @@ def test_registry_mirror_and_localai_fallback_chain(registry, pusher, backends_p
     mirrors = {"quay.io": registry.host, "docker.io": registry.host}
     result = installer(backends_path, mirrors).install("cpu-fallback", chain, {"uri": uri})
     assert result.source == "%s/go-skynet/local-ai-backends:master-cpu-fallback-development" % registry.host
-    assert read_metadata(os.path.join(backends_path, "cpu-fallback"))["uri"] == uri  # the primary, not the fallback
+    assert read_metadata_at(os.path.join(backends_path, "cpu-fallback"))["uri"] == uri  # the primary, not the fallback
     # Every source through its mirror first, then each upstream (Docker's registry-mirrors rule; quay.io is
     # unreachable or refuses here, whichever: it is named with its own error).
     failure = ("every source failed \\(4 tried\\): %s/a/b:nope1: .*404.*; %s/a/b:nope2: .*404.*; quay.io/a/b:nope1: .*; "

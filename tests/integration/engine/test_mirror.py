@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from conftest import REGISTRY_PASSWORD, REGISTRY_USER
+from helpers.trees import read_metadata_at
 from helpers.engine import Engine
 from helpers.fault_proxy import FaultProxy
 from helpers.images import Pusher
@@ -24,7 +25,6 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     PlatformNotFoundError,
     UnknownBackendError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
 from ansible_collections.localai.gallery.plugins.module_utils.reference import parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.referrers import bundle_descriptors
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
@@ -161,7 +161,7 @@ def test_install_through_the_mirror_records_the_digest_localai_would(registry, p
                retries=0).install("cpu-x", [uri], {"uri": uri})
     finally:
         registry.start()
-    metadata = read_metadata(os.path.join(backends_path, "cpu-x"))
+    metadata = read_metadata_at(os.path.join(backends_path, "cpu-x"))
     assert metadata["digest"] == digest == result["digest"]  # oci.GetImageDigest: the index digest of the tag
 
 

@@ -35,7 +35,11 @@ def test_same_tree_as_umoci(registry, pusher, tmp_path):
     ours.mkdir()
     source = ImageSource("%s/umoci/compare:t" % registry.host,
                          RegistryClient(wanted_platform={"os": "linux", "architecture": "amd64", "variant": None}))
-    source.fill(str(ours))
+    ours_fd = os.open(str(ours), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        source.fill(ours_fd)
+    finally:
+        os.close(ours_fd)
     layout = tmp_path / "layout"
     subprocess.run(["skopeo", "copy", "--src-tls-verify=false", "docker://%s/umoci/compare:t" % registry.host,
                     "oci:%s:t" % layout], check=True, capture_output=True)

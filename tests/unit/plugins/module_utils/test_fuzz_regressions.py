@@ -12,9 +12,8 @@ import tarfile
 import pytest
 
 from helpers.images import entry, tar_bytes
-from helpers.trees import snapshot
+from helpers.trees import extractor_at, snapshot
 from ansible_collections.localai.gallery.plugins.module_utils.errors import CorruptLayerError, UnsafeEntryError
-from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
 
 
 def test_fuzz_hardlink_entry_mode_applies_to_the_shared_inode(tmp_path):
@@ -25,7 +24,7 @@ def test_fuzz_hardlink_entry_mode_applies_to_the_shared_inode(tmp_path):
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     ours.mkdir()
     theirs.mkdir()
-    LayerExtractor(str(ours)).extract([data])
+    extractor_at(str(ours)).extract([data])
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         archive.extractall(str(theirs), filter="fully_trusted")
     assert snapshot(ours) == snapshot(theirs)
@@ -37,7 +36,7 @@ def test_fuzz_hardlink_whose_parent_replaces_its_target_is_refused(tmp_path):
     into a directory after the target was checked, and os.link then failed with EPERM (a crash, not a refusal)."""
     data = tar_bytes([entry("_", b"x"), entry("_/0", kind="hardlink", target="_")], tarfile.GNU_FORMAT)
     with pytest.raises(UnsafeEntryError, match=r"unsafe hardlink '_/0' -> '_': the target is not a file"):
-        LayerExtractor(str(tmp_path)).extract([data])
+        extractor_at(str(tmp_path)).extract([data])
 
 
 def _header_block(size_field: bytes, typeflag: bytes = b"0") -> bytes:
@@ -58,14 +57,14 @@ def test_fuzz_negative_base256_size_is_refused_not_looped_on(tmp_path, typeflag)
     """test_raw_headers_and_pax_records_fail_only_clearly: a size field of twelve 0xff bytes is -1 in GNU base-256;
     the extractor read "minus one byte" for ever. Now a clear error."""
     with pytest.raises(CorruptLayerError, match="negative size \\(-1\\)"):
-        LayerExtractor(str(tmp_path)).extract([_header_block(b"\xff" * 12, typeflag) + bytes(1024)])
+        extractor_at(str(tmp_path)).extract([_header_block(b"\xff" * 12, typeflag) + bytes(1024)])
 
 
 def test_fuzz_negative_pax_size_is_refused(tmp_path):
     records = b"11 size=-5\n"
     pax = _header_block(b"%011o" % len(records), b"x") + records + bytes(512 - len(records))
     with pytest.raises(CorruptLayerError, match="negative size \\(-5\\)"):
-        LayerExtractor(str(tmp_path)).extract([pax + _header_block(b"%011o" % 0) + bytes(1024)])
+        extractor_at(str(tmp_path)).extract([pax + _header_block(b"%011o" % 0) + bytes(1024)])
 
 
 @pytest.mark.parametrize("kind", ["symlink", "hardlink", "file"])
@@ -81,6 +80,6 @@ def test_fuzz_dot_entry_cannot_replace_the_root(tmp_path, kind):
     layer = [entry("run.sh", "x"), entry(".", "data" if kind == "file" else b"", kind=kind, target=target),
              entry("passwd", "owned")]
     with pytest.raises(UnsafeEntryError, match="only a directory may stand for the backend directory itself"):
-        LayerExtractor(str(root)).extract([tar_bytes(layer)])
+        extractor_at(str(root)).extract([tar_bytes(layer)])
     assert os.path.isdir(root) and not os.path.islink(root)
     assert os.listdir(tmp_path / "outside") == []

@@ -12,9 +12,8 @@ import tarfile
 import pytest
 
 from helpers.images import compress, entry, tar_bytes
-from helpers.trees import snapshot as tree
+from helpers.trees import extractor_at, snapshot as tree
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, NoSpaceError, UnsafeEntryError
-from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
 from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, layer_stream
 
 
@@ -23,7 +22,7 @@ def chunks_of(data: bytes, size: int = 7000):
 
 
 def extract(root, *layers, compression="none", budget=None):
-    extractor = LayerExtractor(str(root), space_budget=budget)
+    extractor = extractor_at(str(root), space_budget=budget)
     for layer in layers:
         extractor.extract(layer_stream(chunks_of(compress(tar_bytes(layer), compression))))
     return extractor
@@ -52,7 +51,7 @@ def test_gnu_and_pax_long_names(tmp_path):
         root.mkdir()
         data = tar_bytes([entry(long_name, "x"), entry("l", kind="symlink", target="d/" + "n" * 150 + "/file")],
                          tar_format)
-        LayerExtractor(str(root)).extract(chunks_of(data, 100))
+        extractor_at(str(root)).extract(chunks_of(data, 100))
         assert (root / long_name).read_text() == "x"
         assert os.readlink(root / "l").endswith("/file")
 
@@ -185,4 +184,4 @@ def test_truncated_and_corrupt_streams_fail_clearly(tmp_path):
     root.mkdir()
     data = compress(tar_bytes([entry("big", b"x" * 100000)]), "gzip")
     with pytest.raises(BackendError, match="truncated|ended in the middle"):
-        LayerExtractor(str(root)).extract(decompressed(chunks_of(data[:len(data) // 2])))
+        extractor_at(str(root)).extract(decompressed(chunks_of(data[:len(data) // 2])))

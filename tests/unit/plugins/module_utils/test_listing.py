@@ -10,9 +10,9 @@ import os
 
 import pytest
 
+from helpers.trees import listing, removal_plan
+
 from ansible_collections.localai.gallery.plugins.module_utils.errors import SystemBackendError
-from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
-from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import plan_removal
 
 
 def backend(root, directory, metadata=None, run=True, raw=None):
@@ -36,7 +36,7 @@ def localai_layout(tmp_path):
     backend(root, "whisper", {"meta_backend_for": "cuda12-whisper", "name": "whisper"}, run=False)
     backend(root, "piper", raw="{broken")
     backend(root, "bare")  # no metadata.json at all
-    backend(root, ".staging.0123456789ab.cpu-x")
+    backend(root, ".localai-gallery/staging.0123456789ab.cpu-x")  # a leftover of a killed run
     backend(system, "cpu-system-tts")
     backend(system, "not-a-backend", run=False)
     return root, system
@@ -44,7 +44,7 @@ def localai_layout(tmp_path):
 
 def test_listing_rows_kinds_and_warnings(localai_layout):
     root, system = localai_layout
-    rows, warnings = list_backends(root, system, "nvidia-cuda-12")
+    rows, warnings = listing(root, system, "nvidia-cuda-12")
     assert sorted(rows) == ["bare", "cpu-llama-cpp", "cpu-system-tts", "cuda12-llama-cpp", "llama-cpp", "piper",
                             "whisper"]
     assert rows["cpu-system-tts"]["is_system"] and rows["cpu-system-tts"]["runnable"]
@@ -59,7 +59,7 @@ def test_listing_rows_kinds_and_warnings(localai_layout):
                                                 ("amd", "cpu-llama-cpp"), ("metal", "cpu-llama-cpp")])
 def test_alias_preference_by_capability(localai_layout, capability, chosen):
     root, system = localai_layout
-    rows, _warnings = list_backends(root, system, capability)
+    rows, _warnings = listing(root, system, capability)
     assert rows["llama-cpp"]["directory"] == chosen
 
 
@@ -72,7 +72,7 @@ def test_kind_says_what_the_operator_installed(tmp_path):
     backend(root, "cpu-whisper", {"name": "cpu-whisper"})
     backend(root, "whisper", {"meta_backend_for": "cpu-whisper", "name": "whisper"}, run=False)
     backend(root, "my-piper", {"alias": "tts", "name": "my-piper"})
-    rows, _warnings = list_backends(root, None, "default")
+    rows, _warnings = listing(root, None, "default")
     assert {name: row["kind"] for name, row in rows.items()} == {
         "cpu-llama-cpp": "concrete", "llama-cpp": "meta", "cpu-whisper": "concrete", "whisper": "meta",
         "my-piper": "concrete", "tts": "alias"}
@@ -80,7 +80,7 @@ def test_kind_says_what_the_operator_installed(tmp_path):
 
 
 def test_missing_backends_path_is_an_empty_list(tmp_path):
-    assert list_backends(str(tmp_path / "nope"), None, "default") == ({}, [])
+    assert listing(str(tmp_path / "nope"), None, "default") == ({}, [])
 
 
 @pytest.mark.parametrize("name, removed", [
@@ -92,17 +92,17 @@ def test_missing_backends_path_is_an_empty_list(tmp_path):
 ])
 def test_removal_plans(localai_layout, name, removed):
     root, system = localai_layout
-    assert plan_removal(root, system, name, "nvidia-cuda-12") == removed
+    assert removal_plan(root, system, name, "nvidia-cuda-12") == removed
 
 
 def test_removal_by_alias_and_recorded_gallery_name(tmp_path):
     root = str(tmp_path)
     backend(root, "my-dir", {"alias": "tts", "name": "gallery-piper"})
-    assert plan_removal(root, None, "gallery-piper", "default") == ["my-dir"]
-    assert plan_removal(root, None, "tts", "default") == ["my-dir"]
+    assert removal_plan(root, None, "gallery-piper", "default") == ["my-dir"]
+    assert removal_plan(root, None, "tts", "default") == ["my-dir"]
 
 
 def test_system_backend_cannot_be_removed(localai_layout):
     root, system = localai_layout
     with pytest.raises(SystemBackendError, match="cpu-system-tts is a system backend .* cannot be removed"):
-        plan_removal(root, system, "cpu-system-tts", "default")
+        removal_plan(root, system, "cpu-system-tts", "default")

@@ -15,6 +15,8 @@ import os
 
 import pytest
 
+from helpers.trees import listing, read_metadata_at, removal_plan
+
 from ansible_collections.localai.gallery.plugins.module_utils.capability import (
     HostProbe,
     detect_capability,
@@ -25,16 +27,13 @@ from ansible_collections.localai.gallery.plugins.module_utils.backend_installer 
     BackendInstaller,
     ConcreteBackend,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
 from ansible_collections.localai.gallery.plugins.module_utils.errors import NoVariantError
-from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import plan_removal
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
     is_compatible,
     is_meta,
     resolve_meta,
     upstream_key,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import check_upgrades
@@ -226,7 +225,7 @@ def test_alias_preference(tmp_path, source, capability, chosen):
     del source
     backend(tmp_path, "cpu-llama-cpp", {"alias": "llama-cpp", "name": "cpu-llama-cpp"})
     backend(tmp_path, "cuda12-llama-cpp", {"alias": "llama-cpp", "name": "cuda12-llama-cpp"})
-    rows, _warnings = list_backends(str(tmp_path), None, capability)
+    rows, _warnings = listing(str(tmp_path), None, capability)
     assert rows["llama-cpp"]["run_file"] == os.path.join(str(tmp_path), chosen, "run.sh")
     assert "cpu-llama-cpp" in rows and "cuda12-llama-cpp" in rows  # concrete entries remain
 
@@ -236,7 +235,7 @@ def test_list_meta_backends(tmp_path):
     backend(tmp_path, "meta-backend", {"meta_backend_for": "concrete-backend", "name": "meta-backend",
                                        "installed_at": "2023-01-01T00:00:00Z"}, run=False)
     backend(tmp_path, "concrete-backend", "{}")
-    rows, _warnings = list_backends(str(tmp_path), None, "default")
+    rows, _warnings = listing(str(tmp_path), None, "default")
     concrete_run = os.path.join(str(tmp_path), "concrete-backend", "run.sh")
     assert rows["meta-backend"]["is_meta"] and rows["meta-backend"]["run_file"] == concrete_run
     assert rows["concrete-backend"]["run_file"] == concrete_run
@@ -246,7 +245,7 @@ def test_list_backends_without_aliases(tmp_path):
     """backends_test.go:1091 "should list backends without aliases"."""
     for name in ("backend1", "backend2", "backend3"):
         backend(tmp_path, name, "{}")
-    rows, _warnings = list_backends(str(tmp_path), None, "default")
+    rows, _warnings = listing(str(tmp_path), None, "default")
     assert sorted(rows) == ["backend1", "backend2", "backend3"]
     assert all(rows[name]["run_file"] == os.path.join(str(tmp_path), name, "run.sh") for name in rows)
 
@@ -254,20 +253,20 @@ def test_list_backends_without_aliases(tmp_path):
 def test_list_backends_with_aliases(tmp_path):
     """backends_test.go:1118 "should handle backends with aliases"."""
     backend(tmp_path, "backend1", {"alias": "alias1", "name": "backend1", "installed_at": "2023-01-01T00:00:00Z"})
-    rows, _warnings = list_backends(str(tmp_path), None, "default")
+    rows, _warnings = listing(str(tmp_path), None, "default")
     assert rows["alias1"]["run_file"] == os.path.join(str(tmp_path), "backend1", "run.sh")
 
 
 def test_missing_backends_path_deviation(tmp_path):
     """backends_test.go:1151 "should return error when base path doesn't exist": upstream fails.
     Deviation (docs/behaviour.md, Listing): a missing backends path is an empty list."""
-    assert list_backends(str(tmp_path / "foobardir"), None, "default") == ({}, [])
+    assert listing(str(tmp_path / "foobardir"), None, "default") == ({}, [])
 
 
 def test_orphaned_meta_is_listed_but_not_runnable(tmp_path):
     """backends_test.go:1063 "re-runs install when the meta's concrete is missing" (isBackendRunnable false)."""
     backend(tmp_path, "meta-orphan", {"name": "meta-orphan", "meta_backend_for": "concrete-gone"}, run=False)
-    rows, _warnings = list_backends(str(tmp_path), None, "default")
+    rows, _warnings = listing(str(tmp_path), None, "default")
     assert rows["meta-orphan"]["is_meta"] and rows["meta-orphan"]["runnable"] is False
 
 
@@ -276,7 +275,7 @@ def test_alias_named_like_its_meta_wins_over_the_meta_row(tmp_path):
     the alias row (written last) replaces the meta row; both run the concrete's run.sh."""
     backend(tmp_path, "meta-backend", {"meta_backend_for": "nvidia-backend", "name": "meta-backend"}, run=False)
     backend(tmp_path, "nvidia-backend", {"alias": "meta-backend", "name": "nvidia-backend"})
-    rows, _warnings = list_backends(str(tmp_path), None, "nvidia")
+    rows, _warnings = listing(str(tmp_path), None, "nvidia")
     assert rows["meta-backend"]["run_file"] == os.path.join(str(tmp_path), "nvidia-backend", "run.sh")
     assert rows["meta-backend"]["is_alias"]
 
@@ -286,7 +285,7 @@ def test_alias_candidates_count_without_run_sh(tmp_path):
     on an nvidia host the cuda build is chosen even when its run.sh is gone, and the row is not runnable."""
     backend(tmp_path, "cpu-llama-cpp", {"alias": "llama-cpp", "name": "cpu-llama-cpp"})
     backend(tmp_path, "cuda12-llama-cpp", {"alias": "llama-cpp", "name": "cuda12-llama-cpp"}, run=False)
-    rows, _warnings = list_backends(str(tmp_path), None, "nvidia-cuda-12")
+    rows, _warnings = listing(str(tmp_path), None, "nvidia-cuda-12")
     assert rows["llama-cpp"]["directory"] == "cuda12-llama-cpp" and rows["llama-cpp"]["runnable"] is False
     assert "cuda12-llama-cpp" not in rows  # no concrete row without run.sh
 
@@ -295,8 +294,8 @@ def test_alias_tokens_match_lowercased_directory_names(tmp_path):
     """core/gallery/backends.go:720 strings.Contains(strings.ToLower(c.name), t)."""
     backend(tmp_path, "A-CPU-build", {"alias": "x"})
     backend(tmp_path, "B-CUDA-build", {"alias": "x"})
-    assert list_backends(str(tmp_path), None, "nvidia")[0]["x"]["directory"] == "B-CUDA-build"
-    assert list_backends(str(tmp_path), None, "amd")[0]["x"]["directory"] == "A-CPU-build"
+    assert listing(str(tmp_path), None, "nvidia")[0]["x"]["directory"] == "B-CUDA-build"
+    assert listing(str(tmp_path), None, "amd")[0]["x"]["directory"] == "A-CPU-build"
 
 
 def test_rows_follow_directory_order_concrete_then_meta(tmp_path):
@@ -305,7 +304,7 @@ def test_rows_follow_directory_order_concrete_then_meta(tmp_path):
     backend(tmp_path, "a-meta", {"meta_backend_for": "cpu-x", "name": "z-concrete"}, run=False)
     backend(tmp_path, "cpu-x", {"name": "cpu-x"})
     backend(tmp_path, "z-concrete", {"name": "z-concrete"})
-    rows, _warnings = list_backends(str(tmp_path), None, "default")
+    rows, _warnings = listing(str(tmp_path), None, "default")
     assert rows["z-concrete"]["is_meta"] is False and rows["z-concrete"]["directory"] == "z-concrete"
 
 
@@ -314,7 +313,7 @@ def test_a_link_to_a_directory_is_not_a_backend(tmp_path):
     real = backend(tmp_path / "elsewhere", "cpu-x", {"name": "cpu-x"})
     (tmp_path / "backends").mkdir()
     os.symlink(real, str(tmp_path / "backends" / "linked"))
-    assert list_backends(str(tmp_path / "backends"), None, "default") == ({}, [])
+    assert listing(str(tmp_path / "backends"), None, "default") == ({}, [])
 
 
 # --- removal (DeleteBackendFromSystem) -----------------------------------------------------------------
@@ -343,7 +342,7 @@ def test_removal(tmp_path, source, layout, name, removed):
     del source
     for directory, metadata, run in layout:
         backend(tmp_path, directory, metadata, run)
-    assert plan_removal(str(tmp_path), None, name, "nvidia") == removed
+    assert removal_plan(str(tmp_path), None, name, "nvidia") == removed
 
 
 # --- gallery lookup (FindGalleryElement) -----------------------------------------------------------------
@@ -369,7 +368,7 @@ def _install_from_directory(tmp_path, name, metadata):
     installer = BackendInstaller(BackendStore(str(backends)), RegistryClient())
     installer.install(ConcreteBackend(name, [str(source)], alias=metadata.get("alias", ""),
                                       version=metadata.get("version", "")))
-    return read_metadata(str(backends / name)), str(source)
+    return read_metadata_at(backends / name), str(source)
 
 
 @pytest.mark.parametrize("source, version, expected", [
@@ -392,7 +391,7 @@ def test_metadata_alias(tmp_path):
     """backends_test.go:962 "should create alias file when specified", and the alias row it gives."""
     metadata, _source = _install_from_directory(tmp_path, "test-backend", {"alias": "test-alias"})
     assert metadata["alias"] == "test-alias" and metadata["name"] == "test-backend"
-    rows, _warnings = list_backends(str(tmp_path / "backends"), None, "default")
+    rows, _warnings = listing(str(tmp_path / "backends"), None, "default")
     assert rows["test-alias"]["run_file"] == rows["test-backend"]["run_file"]
 
 
@@ -405,7 +404,7 @@ def test_meta_metadata_records_the_concretes_version(tmp_path):
     with store.locked():
         concrete = ConcreteBackend("cuda12-x", ["/src"], gallery_url="https://g/index.yaml", version="3.1")
         installer.apply(installer.plan_meta("x", concrete))
-    metadata = read_metadata(str(tmp_path / "backends" / "x"))
+    metadata = read_metadata_at(tmp_path / "backends" / "x")
     assert list(metadata)[:2] == ["meta_backend_for", "name"] and metadata["meta_backend_for"] == "cuda12-x"
     assert metadata["version"] == "3.1"
 

@@ -8,13 +8,15 @@ import os
 
 import pytest
 
+from helpers.trees import listing, read_metadata_at
+
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     InvalidBackendError,
     InvalidNameError,
     LockTimeoutError,
     MetadataError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.metadata import read_metadata, render_metadata
+from ansible_collections.localai.gallery.plugins.module_utils.metadata import render_metadata
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, validate_backend_name
 
 
@@ -30,29 +32,29 @@ def test_metadata_is_localai_key_order_with_empty_keys_omitted_and_extra_keys_ke
 
 
 def test_read_metadata_accepts_missing_and_empty_and_reports_broken(tmp_path):
-    assert read_metadata(str(tmp_path)) == {}
+    assert read_metadata_at(tmp_path) == {}
     (tmp_path / "metadata.json").write_text("{}")
-    assert read_metadata(str(tmp_path)) == {}
+    assert read_metadata_at(tmp_path) == {}
     (tmp_path / "metadata.json").write_text("{not json")
     with pytest.raises(MetadataError, match="not valid JSON"):
-        read_metadata(str(tmp_path))
+        read_metadata_at(tmp_path)
     (tmp_path / "metadata.json").write_text("[1]")
     with pytest.raises(MetadataError, match="not an object"):
-        read_metadata(str(tmp_path))
+        read_metadata_at(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "a\0b", ".staging.x.y", ".localai-gallery"])
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "a\0b", ".localai-gallery.x", ".localai-gallery"])
 def test_invalid_names_are_refused(name):
     with pytest.raises(InvalidNameError, match="invalid backend name"):
         validate_backend_name(name)
 
 
 def _stage_with(store, name, files):
-    with store.locked(), store.staging(name) as stage_dir:
+    with store.locked(), store.staging(name) as staged:
         for relative, content in files.items():
-            with open(os.path.join(stage_dir, relative), "w", encoding="utf-8") as handle:
+            with open(os.path.join(staged.path, relative), "w", encoding="utf-8") as handle:
                 handle.write(content)
-        return store.commit(name, stage_dir, {"name": name})
+        return store.commit(name, staged, {"name": name})
 
 
 def test_commit_requires_run_sh_and_leaves_nothing(backends_path):
@@ -104,17 +106,16 @@ def test_swap_is_one_atomic_exchange_where_the_kernel_has_it(backends_path, monk
 
 def test_fallback_swap_and_a_stranded_backup_is_restored(backends_path, monkeypatch):
     from ansible_collections.localai.gallery.plugins.module_utils import store as store_module
-    from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
-
+    
     store = BackendStore(backends_path)
     _stage_with(store, "cpu-x", {"run.sh": "v1"})
-    monkeypatch.setattr(store_module, "exchange_paths", lambda first, second: False)
+    monkeypatch.setattr(store_module, "rename_at", lambda *args: False)  # no renameat2 here
     _stage_with(store, "cpu-x", {"run.sh": "v2"})
     assert open(os.path.join(backends_path, "cpu-x", "run.sh")).read() == "v2"
     # A run killed between the two renames: the backend exists only as our backup, which LocalAI never sees.
     os.rename(os.path.join(backends_path, "cpu-x"),
               os.path.join(backends_path, ".localai-gallery", "backup.0123456789ab.cpu-x"))
-    assert list_backends(backends_path, None, "default")[0] == {}
+    assert listing(backends_path, None, "default")[0] == {}
     assert store.stranded_backups() == ["cpu-x"]
     with store.locked():
         pass
@@ -125,24 +126,10 @@ def test_fallback_swap_and_a_stranded_backup_is_restored(backends_path, monkeypa
 def test_work_directories_are_never_direct_children(backends_path):
     """LocalAI lists every direct child with a run.sh (ListSystemBackends); staging lives one level down."""
     store = BackendStore(backends_path)
-    with store.locked(), store.staging("cpu-x") as stage_dir:
-        open(os.path.join(stage_dir, "run.sh"), "w").close()
-        assert os.path.dirname(stage_dir) == os.path.join(backends_path, ".localai-gallery")
+    with store.locked(), store.staging("cpu-x") as staged:
+        open(os.path.join(staged.path, "run.sh"), "w").close()
+        assert os.path.dirname(staged.path) == os.path.join(backends_path, ".localai-gallery")
         assert sorted(os.listdir(backends_path)) == [".localai-gallery"]
-
-
-def test_recovery_cleans_what_releases_before_0_2_left_as_direct_children(backends_path):
-    for leftover in (".staging.0123456789ab.cpu-y", ".removing.0123456789ab.cpu-z"):
-        os.makedirs(os.path.join(backends_path, leftover))
-        open(os.path.join(backends_path, leftover, "run.sh"), "w").close()
-    os.makedirs(os.path.join(backends_path, ".backup.0123456789ab.cpu-x"))
-    open(os.path.join(backends_path, ".backup.0123456789ab.cpu-x", "run.sh"), "w").close()
-    open(os.path.join(backends_path, ".localai-gallery.lock"), "w").close()
-    store = BackendStore(backends_path)
-    assert store.has_leftovers()
-    with store.locked():
-        pass
-    assert sorted(os.listdir(backends_path)) == [".localai-gallery", "cpu-x"]
 
 
 def test_metadata_json_in_the_image_is_replaced_never_written_through(backends_path, tmp_path):
@@ -150,12 +137,12 @@ def test_metadata_json_in_the_image_is_replaced_never_written_through(backends_p
     outside = tmp_path / "outside.txt"
     outside.write_text("precious")
     store = BackendStore(backends_path)
-    with store.locked(), store.staging("cpu-x") as stage_dir:
-        open(os.path.join(stage_dir, "run.sh"), "w").close()
-        os.symlink(str(outside), os.path.join(stage_dir, "metadata.json"))
-        store.commit("cpu-x", stage_dir, {"name": "cpu-x"})
+    with store.locked(), store.staging("cpu-x") as staged:
+        open(os.path.join(staged.path, "run.sh"), "w").close()
+        os.symlink(str(outside), os.path.join(staged.path, "metadata.json"))
+        store.commit("cpu-x", staged, {"name": "cpu-x"})
     assert outside.read_text() == "precious"
-    assert read_metadata(os.path.join(backends_path, "cpu-x")) == {"name": "cpu-x"}
+    assert read_metadata_at(os.path.join(backends_path, "cpu-x")) == {"name": "cpu-x"}
     assert not os.path.islink(os.path.join(backends_path, "cpu-x", "metadata.json"))
 
 
@@ -163,9 +150,9 @@ def test_run_sh_without_execute_bit_ends_executable(backends_path):
     """LocalAI chmods a non-executable run.sh to 0700 at start (pkg/model/process.go startProcess), which fails
     for a LocalAI user that does not own it: we make it executable at install."""
     store = BackendStore(backends_path)
-    with store.locked(), store.staging("cpu-x") as stage_dir:
-        with open(os.path.join(stage_dir, "run.sh"), "w") as handle:
+    with store.locked(), store.staging("cpu-x") as staged:
+        with open(os.path.join(staged.path, "run.sh"), "w") as handle:
             handle.write("#!/bin/sh\n")
-        os.chmod(os.path.join(stage_dir, "run.sh"), 0o644)
-        store.commit("cpu-x", stage_dir, {"name": "cpu-x"})
+        os.chmod(os.path.join(staged.path, "run.sh"), 0o644)
+        store.commit("cpu-x", staged, {"name": "cpu-x"})
     assert oct(os.stat(os.path.join(backends_path, "cpu-x", "run.sh")).st_mode & 0o777) == "0o755"

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 
+from helpers.trees import listing
+
 from ansible_collections.localai.gallery.plugins.module_utils import provenance
 from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import (
     ConcreteBackend,
     fallback_uris,
     pinned_uris,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 
 DIGEST = "sha256:" + "d" * 64
@@ -63,24 +64,26 @@ def test_a_record_speaks_only_for_its_digest(tmp_path):
     make_backend(root, "cpu-x", DIGEST)
     make_backend(root, "x", "", meta_for="cpu-x")
     make_backend(root, "cpu-y", "sha256:" + "e" * 64)
-    provenance.write_record(root, "cpu-x", DIGEST, SIGNER)
-    provenance.write_record(root, "cpu-y", DIGEST, SIGNER)  # recorded for a digest no longer installed
-    rows, _warnings = list_backends(root, None, "default")
+    with BackendStore(root) as store:
+        provenance.write_record(store, "cpu-x", DIGEST, SIGNER)
+        provenance.write_record(store, "cpu-y", DIGEST, SIGNER)  # recorded for a digest no longer installed
+    rows, _warnings = listing(root, None, "default")
     assert rows["cpu-x"]["verified"] and rows["cpu-x"]["signer"] == SIGNER
     assert rows["x"]["verified"], "a meta row runs its build, whose digest was verified"
     assert not rows["cpu-y"]["verified"] and rows["cpu-y"]["signer"] is None
-    mode = os.stat(provenance.record_path(root, "cpu-x")).st_mode & 0o777
-    assert mode == 0o644
+    # In root's own work directory (0700), readable by root only.
+    assert os.stat(os.path.join(root, ".localai-gallery")).st_mode & 0o777 == 0o700
+    assert os.stat(os.path.join(root, ".localai-gallery", "provenance", "cpu-x.json")).st_mode & 0o777 == 0o600
 
 
 def test_records_survive_recovery_and_go_with_their_backend(tmp_path):
     root = str(tmp_path)
     make_backend(root, "cpu-x", DIGEST)
-    provenance.write_record(root, "cpu-x", DIGEST, SIGNER)
+    provenance.write_record(BackendStore(root), "cpu-x", DIGEST, SIGNER)
     os.makedirs(os.path.join(root, ".localai-gallery", "staging.0123456789ab.cpu-x"))  # a killed run's leftover
     store = BackendStore(root)
     assert store.recover_leftovers() == ["removed .localai-gallery/staging.0123456789ab.cpu-x"]
-    assert provenance.verified_signer(root, "cpu-x", DIGEST) == SIGNER
-    provenance.forget(root, "cpu-x")
-    provenance.forget(root, "cpu-x")  # forgetting twice is fine
-    assert provenance.read_record(root, "cpu-x") is None
+    assert provenance.verified_signer(store, "cpu-x", DIGEST) == SIGNER
+    provenance.forget(store, "cpu-x")
+    provenance.forget(store, "cpu-x")  # forgetting twice is fine
+    assert provenance.read_record(store, "cpu-x") is None
