@@ -13,6 +13,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, MissingLibraryError
+from ansible_collections.localai.gallery.plugins.module_utils.reference import canonical_registry
 from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import load_galleries
 from ansible_collections.localai.gallery.plugins.plugin_utils.mirroring import Mirror, builds_for
 from ansible_collections.localai.gallery.plugins.plugin_utils.oci_endpoint import Endpoint
@@ -27,13 +28,14 @@ ARGUMENT_SPEC = {
     "source_password": {"type": "str", "no_log": True},
     "target_username": {"type": "str"},
     "target_password": {"type": "str", "no_log": True},
+    "registry_auths": {"type": "dict", "default": {}, "no_log": True},
     "insecure_registries": {"type": "list", "elements": "str", "default": []},
     "validate_certs": {"type": "bool", "default": True},
     "ca_path": {"type": "path"},
     "timeout": {"type": "int", "default": 60},
     "retries": {"type": "int", "default": 3},
 }
-SECRETS = ("source_password", "target_password")
+SECRETS = ("source_password", "target_password", "registry_auths")
 
 
 class ActionModule(ActionBase):
@@ -49,10 +51,21 @@ class ActionModule(ActionBase):
         return validation.validated_parameters
 
     def _endpoint_factory(self, params: dict):
-        def endpoint(host: str, role: str) -> Endpoint:
-            return Endpoint(host, params[role + "_username"], params[role + "_password"],
-                            params["insecure_registries"], params["validate_certs"], params["ca_path"],
-                            params["timeout"], params["retries"], role)
+        """`endpoint(registry, api_host, role, bound)`: source_username/password go to a source registry only where
+        it is the primary uri's (`bound`), target_username/password to the target only; registry_auths to their
+        own registries. No credential ever goes to another registry."""
+        auths = {canonical_registry(host): value for host, value in (params["registry_auths"] or {}).items()}
+
+        def endpoint(registry: str, api_host: str, role: str, bound: bool) -> Endpoint:
+            explicit = auths.get(canonical_registry(registry))
+            if isinstance(explicit, dict) and explicit.get("username"):
+                username, password = explicit["username"], explicit.get("password")
+            elif bound:
+                username, password = params[role + "_username"], params[role + "_password"]
+            else:
+                username = password = None
+            return Endpoint(api_host, username, password, params["insecure_registries"], params["validate_certs"],
+                            params["ca_path"], params["timeout"], params["retries"], role)
         return endpoint
 
     def run(self, tmp=None, task_vars=None):

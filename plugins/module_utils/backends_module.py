@@ -72,9 +72,13 @@ class BackendsModule(AnsibleModule):
             spec.update(FRAGMENT_SPECS[fragment])
         spec.update(argument_spec)
         super().__init__(argument_spec=spec, **kwargs)
+        self._stores: list[BackendStore] = []
 
     def store(self) -> BackendStore:
-        return BackendStore(self.params["backends_path"], self.params.get("lock_timeout", 600))
+        """The backends path of this run; its descriptors are closed when `run` ends."""
+        store = BackendStore(self.params["backends_path"], self.params.get("lock_timeout", 600))
+        self._stores.append(store)
+        return store
 
     def registry_client(self) -> RegistryClient:
         return RegistryClient.from_options(self.params)
@@ -87,13 +91,20 @@ class BackendsModule(AnsibleModule):
     def ownership(self) -> Ownership:
         return Ownership.from_names(self.params.get("owner"), self.params.get("group"))
 
+    def _run_flow(self, flow) -> dict:
+        try:
+            return flow()
+        finally:
+            for store in self._stores:
+                store.close()
+
     def run(self, flow, failure: str) -> None:
         """exit_json with what `flow()` returns, or fail_json with one line that starts with `failure`.
 
         The flow's `warnings` become module warnings; its `diff` is dropped unless diff mode is on.
         """
         try:
-            result = flow()
+            result = self._run_flow(flow)
         except MissingLibraryError as exc:
             self.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason), exception=traceback.format_exc())
         except AllSourcesFailedError as exc:

@@ -16,24 +16,22 @@ from ansible_collections.localai.gallery.plugins.module_utils.credentials import
 from ansible_collections.localai.gallery.plugins.module_utils.errors import RegistryError
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import host_platform
 from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource, with_upstream_fallback
-from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, read_only_store
 from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import annotate_rows, check_upgrades
 
 
 class FactsRequest(ModuleRequest):
     """Where to look, and (with a gallery index from the controller) what to check upgrades against."""
 
-    options = ("backends_path", "system_backends_path", "capability", "gallery_index", "registry_mirrors",
-               "upstream_fallback")
+    options = ("system_backends_path", "capability", "gallery_index", "registry_mirrors", "upstream_fallback")
 
 
-def gather_facts(request: FactsRequest, probe, client_factory) -> dict:
+def gather_facts(request: FactsRequest, store: BackendStore, probe, client_factory) -> dict:
     """The module's result (ansible_facts, warnings); `client_factory()` builds a registry client when needed."""
     gpu = detect_gpus(probe)
     capability = detect_capability(probe, validate_capability_option(request.capability), gpu)
-    store = BackendStore(request.backends_path)
-    system_store = BackendStore(request.system_backends_path) if request.system_backends_path else None
-    backends, warnings = list_backends(store, system_store, capability["capability"])
+    with read_only_store(request.system_backends_path) as system_store:
+        backends, warnings = list_backends(store, system_store, capability["capability"])
     if store.directory_fd() is None:
         warnings.append("backends path %s does not exist: nothing is installed there (check backends_path, or "
                         "LOCALAI_BACKENDS_PATH on the host)" % store.path)

@@ -18,7 +18,11 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     validate_capability_option,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.errors import SystemBackendError
-from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, validate_backend_name
+from ansible_collections.localai.gallery.plugins.module_utils.store import (
+    BackendStore,
+    read_only_store,
+    validate_backend_name,
+)
 
 
 class RemoveRequest(ModuleRequest):
@@ -41,8 +45,9 @@ def plan_removal(store: BackendStore, system_backends_path: str | None, name: st
         if aliased:
             target = by_directory[prefer_directory(aliased, capability)]
     if target is None:
-        system_store = BackendStore(system_backends_path) if system_backends_path else None
-        if any(backend.directory == name for backend in scan(system_store, is_system=True)):
+        with read_only_store(system_backends_path) as system_store:
+            system_names = [backend.directory for backend in scan(system_store, is_system=True)]
+        if name in system_names:
             raise SystemBackendError("backend %s is a system backend in %s and cannot be removed (the system "
                                      "backends path is read-only)" % (name, system_backends_path))
         return []

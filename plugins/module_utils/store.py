@@ -107,6 +107,19 @@ def untrusted_reason(info: os.stat_result | None) -> str | None:
     return None
 
 
+@contextmanager
+def read_only_store(path: str | None):
+    """A BackendStore to list `path` (None when no path is given), its descriptors closed on the way out."""
+    if not path:
+        yield None
+        return
+    store = BackendStore(path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 class Staging:
     """A staging directory inside the work directory: its descriptor, and its entry name there."""
 

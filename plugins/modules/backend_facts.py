@@ -167,7 +167,8 @@ def main() -> None:
     module = BackendsModule(argument_spec=dict(galleries={"type": "list", "elements": "dict"},
                                                gallery_index={"type": "list", "elements": "dict"}),
                             fragments=("backends", "registry"), supports_check_mode=True)
-    module.run(lambda: gather_facts(FactsRequest(module.params), module.host_probe(), module.registry_client),
+    module.run(lambda: gather_facts(FactsRequest(module.params), module.store(), module.host_probe(),
+                                    module.registry_client),
                "cannot gather backend facts")
 
 

@@ -64,7 +64,8 @@ def image_sources(entry: dict) -> list[str]:
 
 
 class Mirror:
-    """Copies builds into `target` (`host[/path-prefix]`); `endpoint(host, role)` opens a registry."""
+    """Copies builds into `target` (`host[/path-prefix]`); `endpoint(registry, api_host, role, bound)` opens a
+    registry, with the task's source credentials only where `bound` (the build's primary registry)."""
 
     def __init__(self, target: str, endpoint, check_mode: bool = False) -> None:
         self.target = target.strip().rstrip("/")
@@ -72,22 +73,24 @@ class Mirror:
         self.check_mode = check_mode
         self._endpoints: dict = {}
 
-    def _open(self, host: str, role: str):
-        if (host, role) not in self._endpoints:
-            self._endpoints[(host, role)] = self.endpoint(host, role)
-        return self._endpoints[(host, role)]
+    def _open(self, reference, role: str, bound: bool):
+        key = (reference.api_host, role, bound)
+        if key not in self._endpoints:
+            self._endpoints[key] = self.endpoint(reference.registry, reference.api_host, role, bound)
+        return self._endpoints[key]
 
     def copy_build(self, build: dict, platforms: list[str] | None = None) -> dict:
         primary = parse_reference(build["entry"]["uri"])
         sources = image_sources(build["entry"])
-        target = self._open(apply_mirrors(primary, {primary.registry: self.target}).api_host, "target")
+        target = self._open(apply_mirrors(primary, {primary.registry: self.target}), "target", True)
         attempts = []
         for uri in sources:
             source = parse_reference(uri)
             destination = apply_mirrors(primary.with_tag(source.tag or "latest"), {primary.registry: self.target})
             reference = source.digest or source.tag or "latest"
             try:
-                copier = ImageCopier(self._open(source.api_host, "source"), source.repository, target,
+                copier = ImageCopier(self._open(source, "source", source.registry == primary.registry),
+                                     source.repository, target,
                                      destination.repository, self.check_mode)
                 top = copier.read(reference)
             except RegistryError as exc:  # this source does not have it, or cannot be reached: the next one

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import json
 import time
+from urllib.parse import urlparse
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AuthenticationError,
@@ -33,7 +34,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX
 from ansible_collections.localai.gallery.plugins.module_utils.reference import uses_plain_http
 from ansible_collections.localai.gallery.plugins.module_utils.referrers import fallback_tag
-from ansible_collections.localai.gallery.plugins.module_utils.transfer import READ_SIZE
+from ansible_collections.localai.gallery.plugins.module_utils.transfer import READ_SIZE, SpeedGuard
 
 try:
     import oras.container
@@ -77,7 +78,9 @@ class Endpoint:
         self.host = host
         self.role = role
         self.retries = retries
+        self.timeout = timeout
         tls_verify = ca_path or validate_certs
+        self.tls_verify = tls_verify
         insecure, challenge = self._probe(uses_plain_http(host, insecure_registries), tls_verify, timeout)
         # oras's "token" backend speaks the bearer-token flow only; a registry that asks for Basic auth gets its
         # "basic" backend, chosen from the registry's answer to the API version check.
@@ -175,14 +178,29 @@ class Endpoint:
         return "%d %s%s" % (response.status_code, response.reason or "", ": " + detail if detail else "")
 
     # --- reading ------------------------------------------------------------------------------------------
+    def _limited_body(self, response, what: str) -> bytes:
+        """A manifest-sized body: at most MAX_MANIFEST_BYTES, and less than 1 KiB in `timeout` seconds fails."""
+        guard = SpeedGuard(self.timeout, what)
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(64 << 10):
+                guard.feed(len(chunk))
+                body += chunk
+                if len(body) > MAX_MANIFEST_BYTES:
+                    raise DigestMismatchError("%s is more than %d bytes: more than a manifest may be"
+                                              % (what, MAX_MANIFEST_BYTES))
+        except requests.RequestException as exc:
+            raise RegistryUnavailableError("%s: the download broke off: %s" % (what, exc))
+        finally:
+            response.close()
+        return bytes(body)
+
     def manifest(self, repository: str, reference: str) -> tuple[bytes, str, str]:
         """(bytes, media type, digest) of a manifest by tag or digest; NotFoundError when there is none."""
         what = "manifest %s:%s on %s" % (repository, reference, self.host)
         response = self.check(self.request("GET", self.url(repository, "manifests", reference), what,
-                                           headers={"Accept": ACCEPT}), what, (200,))
-        body = response.content
-        if len(body) > MAX_MANIFEST_BYTES:
-            raise DigestMismatchError("%s is %d bytes, more than a manifest may be" % (what, len(body)))
+                                           headers={"Accept": ACCEPT}, stream=True), what, (200,))
+        body = self._limited_body(response, what)
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         if reference.startswith("sha256:") and digest != reference:
             raise DigestMismatchError("%s does not match its digest (got %s)" % (what, digest))
@@ -229,13 +247,14 @@ class Endpoint:
         """Descriptors of the manifests whose subject is `digest`: referrers API, else the fallback tag index."""
         what = "referrers of %s in %s on %s" % (digest, repository, self.host)
         response = self.request("GET", self.url(repository, "referrers", digest), what,
-                                headers={"Accept": OCI_INDEX})
+                                headers={"Accept": OCI_INDEX}, stream=True)
         if response.status_code == 200 and \
                 response.headers.get("Content-Type", "").split(";")[0].strip() == OCI_INDEX:
             try:
-                return list(response.json().get("manifests") or [])
-            except ValueError:
+                return list(json.loads(self._limited_body(response, what)).get("manifests") or [])
+            except (ValueError, AttributeError):
                 pass
+        response.close()
         try:
             body, _media_type, _digest = self.manifest(repository, fallback_tag(digest))
         except NotFoundError:
@@ -254,8 +273,18 @@ class Endpoint:
         if location.startswith("/"):
             location = "%s://%s%s" % (self.registry.prefix, self.host, location)
         location += ("&" if "?" in location else "?") + "digest=" + digest
-        self.check(self.request("PUT", location, what, data=SizedStream(chunks, size),
-                                headers={"Content-Type": "application/octet-stream"}), what, (201, 204))
+        headers = {"Content-Type": "application/octet-stream"}
+        if urlparse(location).netloc != self.host:
+            # An upload location on another host (object storage) gets the bytes, never the credentials.
+            try:
+                response = requests.put(location, data=SizedStream(chunks, size), headers=headers,
+                                        timeout=self.timeout, verify=self.tls_verify, allow_redirects=False)
+            except requests.RequestException as exc:
+                raise RegistryUnavailableError("%s: %s cannot be reached: %s" % (what, urlparse(location).netloc, exc))
+            self.check(response, what, (201, 204))
+            return
+        self.check(self.request("PUT", location, what, data=SizedStream(chunks, size), headers=headers),
+                   what, (201, 204))
 
     def push_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> None:
         what = "pushing manifest %s:%s" % (repository, reference)

@@ -32,17 +32,21 @@ class ModuleExit(Exception):
 
 
 def run_module(module, args: dict, check_mode: bool = False, diff: bool = False) -> dict:
-    """The result dict of module.main(); `failed` is True when the module called fail_json."""
+    """The result dict of module.main(); `failed` is True when the module called fail_json, and `warnings` holds
+    what it warned (as the task result would show them)."""
+    warnings: list[str] = []
+
     def exit_json(_self, **kwargs):
-        raise ModuleExit(kwargs, False)
+        raise ModuleExit(dict(kwargs, warnings=list(warnings)), False)
 
     def fail_json(_self, msg, **kwargs):
-        raise ModuleExit(dict(kwargs, msg=msg), True)
+        raise ModuleExit(dict(kwargs, msg=msg, warnings=list(warnings)), True)
 
     arguments = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_remote_tmp="/tmp",
                      _ansible_keep_remote_files=False)
     with patch_module_args(arguments), mock.patch.object(basic.AnsibleModule, "exit_json", exit_json), \
-            mock.patch.object(basic.AnsibleModule, "fail_json", fail_json):
+            mock.patch.object(basic.AnsibleModule, "fail_json", fail_json), \
+            mock.patch.object(basic.AnsibleModule, "warn", lambda _self, warning: warnings.append(warning)):
         try:
             module.main()
         except ModuleExit as exited:

@@ -52,15 +52,10 @@ def read_metadata_at(path) -> dict:
 def listing(backends_path, system_backends_path, capability: str):
     """list_backends on paths, as backend_facts calls it: ({name: row}, warnings)."""
     from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import list_backends
-    from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
+    from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, read_only_store
 
-    with BackendStore(str(backends_path)) as store:
-        system = BackendStore(str(system_backends_path)) if system_backends_path else None
-        try:
-            return list_backends(store, system, capability)
-        finally:
-            if system is not None:
-                system.close()
+    with BackendStore(str(backends_path)) as store, read_only_store(system_backends_path) as system:
+        return list_backends(store, system, capability)
 
 
 def removal_plan(backends_path, system_backends_path, name: str, capability: str) -> list[str]:

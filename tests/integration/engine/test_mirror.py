@@ -44,8 +44,13 @@ def target(tmp_path):
 
 
 def endpoints(**credentials):
-    return lambda host, role: Endpoint(host, credentials.get(role + "_username"), credentials.get(role + "_password"),
-                                       retries=0, timeout=10, ca_path=credentials.get(role + "_ca"), role=role)
+    """The action plugin's factory: the task's credentials for a role go only where they are bound."""
+    def endpoint(_registry, api_host, role, bound):
+        username, password = (credentials.get(role + "_username"), credentials.get(role + "_password")) if bound \
+            else (None, None)
+        return Endpoint(api_host, username, password, retries=0, timeout=10, ca_path=credentials.get(role + "_ca"),
+                        role=role)
+    return endpoint
 
 
 def gallery(source: str, repository: str) -> list[dict]:

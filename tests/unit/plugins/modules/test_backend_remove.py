@@ -32,7 +32,7 @@ def test_meta_and_build_removed_then_nothing(tmp_path):
     assert check["changed"] and check["removed"] == ["x", "cpu-x"]
     assert check["diff"]["before"]["backends"] == ["cpu-x", "x"]
     assert removed["changed"] and sorted(p.name for p in (tmp_path / "backends").iterdir()) == [".localai-gallery"]
-    assert again == {"changed": False, "removed": [], "failed": False}
+    assert again == {"changed": False, "removed": [], "failed": False, "warnings": []}
 
 
 def test_system_backend_is_refused(tmp_path):
