@@ -12,7 +12,7 @@ For each shape (benchmarks/shapes.py), in the same run and interleaved, RUNS tim
 - the shell floor (`curl | tee >(sha256sum) | tar -xzf -`) and skopeo copy + umoci raw unpack.
 Everything reads from and writes to /dev/shm; medians, ratios and peak RSS are reported.
 
-    .venv/bin/python benchmarks/install_throughput.py [--runs 3] [--shapes cuda,venv,three-layer]
+    .venv/bin/python benchmarks/install_throughput.py [--runs 3] [--shapes cuda,venv,three-layer] [--baseline PATH]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.layers import Laye
 
 ENGINE = """
 import os, sys, time
-sys.path.insert(0, %r)
+sys.path.insert(0, sys.argv[4])
 from ansible_collections.localai.gallery.plugins.module_utils import sources, streams
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import host_platform
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
@@ -57,13 +57,17 @@ if sys.argv[3] == "before":  # d7a654f: registry layers fetched, hashed and infl
     else:
         sources.layer_stream = lambda chunks: streams.read_ahead(streams.decompressed(chunks))
 started = time.perf_counter()
-target_fd = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)
+try:  # since 0.3.0 the engine writes through a directory descriptor; a --baseline release may take the path
+    from ansible_collections.localai.gallery.plugins.module_utils import descriptors
+    target = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)
+except ImportError:
+    target = sys.argv[2]
 if sys.argv[1].startswith("ocifile://"):
-    sources.OciArchiveSource(sys.argv[1], host_platform()).fill(target_fd)
+    sources.OciArchiveSource(sys.argv[1], host_platform()).fill(target)
 else:
-    sources.ImageSource(sys.argv[1], RegistryClient()).fill(target_fd)
+    sources.ImageSource(sys.argv[1], RegistryClient()).fill(target)
 print(time.perf_counter() - started)
-""" % COLLECTIONS
+"""
 
 
 def push_image(pusher: Pusher, repository: str, layers: list[dict], tag: str = "t") -> tuple[bytes, bytes]:
@@ -158,8 +162,8 @@ def timed(argv: list[str]) -> tuple[float, int, str]:
     return time.perf_counter() - started, usage.ru_maxrss, output
 
 
-def engine(source: str, target: str, arrangement: str) -> tuple[float, int]:
-    _wall, rss, output = timed([sys.executable, "-c", ENGINE, source, target, arrangement])
+def engine(source: str, target: str, arrangement: str, collections: str = COLLECTIONS) -> tuple[float, int]:
+    _wall, rss, output = timed([sys.executable, "-c", ENGINE, source, target, arrangement, collections])
     return float(output.strip()), rss  # the fill itself, without the interpreter's start
 
 
@@ -171,7 +175,7 @@ def skopeo_umoci(image: str, target: str) -> tuple[float, int]:
     return copy_seconds + unpack_seconds, max(copy_rss, unpack_rss)
 
 
-def bench_shape(shape: str, runs: int, work: str, registry: RegistryServer) -> dict:
+def bench_shape(shape: str, runs: int, work: str, registry: RegistryServer, baseline: str | None = None) -> dict:
     layers = build_layers(shape, work)
     repository = "bench/" + shape
     manifest, config = push_image(Pusher(registry.url), repository, layers)
@@ -188,6 +192,10 @@ def bench_shape(shape: str, runs: int, work: str, registry: RegistryServer) -> d
         "floor": lambda target: timed(["bash", "-c", floor, "floor", target])[:2],
         "skopeo+umoci": lambda target: skopeo_umoci(image, target),
     }
+    if baseline:  # another release of the engine, in the same run (--baseline)
+        contenders["engine baseline"] = lambda target: engine(image, target, "pipeline", baseline)
+        contenders["engine ocifile baseline"] = lambda target: engine("ocifile://" + archive, target, "pipeline",
+                                                                     baseline)
     stages = {"fetch+sha256": [], "inflate": [], "write": []}
     seconds = {name: [] for name in contenders}
     rss = {name: [] for name in contenders}
@@ -225,13 +233,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--shapes", default="cuda,venv,three-layer")
     parser.add_argument("--json", default=os.path.join(HERE, "results", "throughput.json"))
+    parser.add_argument("--baseline", help="a collections path holding another release of localai.gallery, timed as "
+                                           "'engine baseline' in the same run (e.g. a git worktree of the last tag)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="localai-bench-", dir="/dev/shm")
     registry = RegistryServer(os.path.join(work, "registry"), storage=os.path.join(work, "storage")).start()
     results = {}
     try:
         for shape in args.shapes.split(","):
-            results[shape] = bench_shape(shape, args.runs, work, registry)
+            results[shape] = bench_shape(shape, args.runs, work, registry, args.baseline)
             print(json.dumps({shape: {key: results[shape][key] for key in
                                       ("stage_seconds", "two_core_limit_seconds", "ratio_to_limit")}}, indent=2),
                   flush=True)

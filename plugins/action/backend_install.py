@@ -84,13 +84,14 @@ class ActionModule(GalleryActionBase):
         (the option, or localai_capability from backend_facts), only the build it needs is asked for."""
         expected = None
         capability = capability_option or self.task_vars.get("localai_capability")
-        if capability:
-            try:
-                expected = resolve_meta(entry["name"], entry.get("capabilities") or {}, str(capability))["concrete"]
-            except BackendError:
-                expected = None  # the module will say there is no build for it
         by_url = {item.get("url"): item for item in loaded}
         candidates = meta_candidates(loaded, gallery, entry)
+        if capability:
+            try:
+                expected = resolve_meta(entry["name"], entry.get("capabilities") or {}, str(capability),
+                                        candidates)["concrete"]
+            except BackendError:
+                expected = None  # the module will say there is no build for it
         if expected not in candidates:
             expected = None
         for name, candidate in candidates.items():

@@ -45,6 +45,10 @@ class NoVariantError(BackendError):
     """A meta backend offers no build for the host's capability."""
 
 
+class IncompatibleBackendError(BackendError):
+    """A gallery build LocalAI would not install on this host (another OS or accelerator)."""
+
+
 # --- sources and registries --------------------------------------------------------------------------
 class InvalidReferenceError(BackendError):
     """An image reference that cannot be parsed."""

@@ -26,9 +26,9 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
 from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, SignatureError
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
+    choose_build,
     is_compatible,
     is_meta,
-    resolve_meta,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.store import RUN_FILE, validate_backend_name
 from ansible_collections.localai.gallery.plugins.module_utils.uris import classify
@@ -46,22 +46,24 @@ class InstallRequest(ModuleRequest):
 
 
 def _choose_concrete(request: InstallRequest, capability: str, result: dict) -> ConcreteBackend:
-    """The concrete build to install, from the direct uri, the entry, or the meta's map for this capability."""
+    """The concrete build to install: the direct uri (LocalAI does not filter those: a warning only when it does
+    not look compatible), or what the gallery entry means on this host (meta_resolution.choose_build)."""
     if request.uri:
+        if not is_compatible(request.name, request.uri, capability):
+            result["warnings"].append("backend %s does not look compatible with capability %s of this host; "
+                                      "installing it anyway" % (request.name, capability))
         return ConcreteBackend.from_entry(_refuse_or_pass(dict(
             request.uri_pin or {}, name=request.name, uri=request.uri, alias=request.alias, sha256=request.sha256),
             result))
     if not request.gallery_entry:
         raise BackendError("give uri for a direct install, or a gallery name resolved by the action plugin "
                            "(run the module as localai.gallery.backend_install)")
-    entry = request.gallery_entry
-    if request.meta:
-        choice = resolve_meta(entry["name"], entry["capabilities"], capability)
-        entry = (request.gallery_candidates or {}).get(choice["concrete"])
-        if entry is None:
-            raise BackendError("meta backend %s names %s for %s, but no gallery has an entry with that name and a "
-                               "uri" % (request.meta["name"], choice["concrete"], choice["key"]))
+    entry, choice, forced = choose_build(request.gallery_entry, capability, request.gallery_candidates,
+                                         request.force)
+    if choice:
         result.update(capability_key=choice["key"], capability_reason=choice["reason"], meta=request.meta["name"])
+    if forced:
+        result["warnings"].append(forced)
     gallery_url = (entry.get("gallery") or request.gallery_entry.get("gallery") or {}).get("url") or ""
     return ConcreteBackend.from_entry(_refuse_or_pass(entry, result), gallery_url)
 
@@ -106,9 +108,6 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> 
     validate_backend_name(concrete.name)
     classify(concrete.uri)  # an unsupported scheme is refused before anything is created
     installer.client.credentials.bind(primary_registry(concrete.uri, installer.registry_mirrors))
-    if not is_compatible(concrete.name, concrete.uri, capability["capability"]):
-        result["warnings"].append("backend %s does not look compatible with capability %s of this host; installing "
-                                  "it anyway" % (concrete.name, capability["capability"]))
     meta_name = validate_backend_name(request.meta["name"]) if request.meta else None
     concrete_change = installer.plan(concrete, request.state, request.force)
     meta_change = installer.plan_meta(meta_name, concrete) if meta_name else None

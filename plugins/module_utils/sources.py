@@ -25,7 +25,6 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
 )
 from ansible_collections.localai.gallery.plugins.module_utils.descriptors import O_CLOEXEC
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
-from ansible_collections.localai.gallery.plugins.module_utils.paths import local_path
 from ansible_collections.localai.gallery.plugins.module_utils.reference import apply_mirrors, parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
     MAX_MANIFEST_BYTES,
@@ -37,7 +36,13 @@ from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
 )
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient, RemoteRevision
 from ansible_collections.localai.gallery.plugins.module_utils.streams import file_chunks, layer_stream, verified
-from ansible_collections.localai.gallery.plugins.module_utils.uris import DIRECTORY, OCIFILE, TARBALL, classify
+from ansible_collections.localai.gallery.plugins.module_utils.uris import (
+    DIRECTORY,
+    OCIFILE,
+    TARBALL,
+    classify,
+    local_path,
+)
 
 
 class ImageSource:

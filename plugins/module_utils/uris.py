@@ -18,10 +18,16 @@ from ansible_collections.localai.gallery.plugins.module_utils.reference import i
 
 IMAGE, OCIFILE, TARBALL, DIRECTORY = "image", "ocifile", "tarball", "directory"
 OCIFILE_SCHEME = "ocifile://"
+FILE_SCHEME = "file://"
 TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd")
-DIRECTORY_PREFIXES = ("file://", "/", "./", "../")
+DIRECTORY_PREFIXES = (FILE_SCHEME, "/", "./", "../")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 SUPPORTED_SCHEMES = ("http", "https", "file", "ocifile", "oci", "docker")
+
+
+def local_path(uri: str) -> str:
+    """`file:///srv/x` -> `/srv/x`; a plain path stays as it is."""
+    return uri[len(FILE_SCHEME):] if uri.startswith(FILE_SCHEME) else uri
 
 
 def classify(uri: str) -> str:

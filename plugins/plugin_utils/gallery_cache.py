@@ -21,8 +21,8 @@ import yaml
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, GalleryError
-from ansible_collections.localai.gallery.plugins.module_utils.paths import local_path
 from ansible_collections.localai.gallery.plugins.module_utils.transfer import SpeedGuard, read_limited
+from ansible_collections.localai.gallery.plugins.module_utils.uris import local_path
 from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
 
 try:

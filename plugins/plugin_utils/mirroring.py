@@ -40,7 +40,8 @@ def builds_for(galleries: list[dict], names: list[str], capabilities: list[str])
             candidates = meta_candidates(galleries, gallery, entry)
             chosen = []
             for capability in capabilities:
-                concrete = resolve_meta(entry["name"], entry.get("capabilities") or {}, capability)["concrete"]
+                concrete = resolve_meta(entry["name"], entry.get("capabilities") or {}, capability,
+                                        candidates)["concrete"]
                 if concrete not in candidates:
                     raise BackendError("meta backend %s names %s for %s, but no gallery has an entry with that name "
                                        "and a uri" % (entry["name"], concrete, capability))

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from helpers.gallery_server import GalleryServer
@@ -55,3 +57,54 @@ def test_mirrors_then_last_good_copy(server, tmp_path):
 def test_unreadable_gallery_names_gallery_and_what_was_found(server, tmp_path, path, found):
     with pytest.raises(GalleryError, match="gallery mine .*%s" % found):
         GalleryCache(str(tmp_path), run_id="1").load({"name": "mine", "url": server.url + path})
+
+
+def test_credentials_in_a_gallery_url_stay_out_of_results_messages_and_the_cache(server, tmp_path):
+    from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import censored_args
+    from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, load_galleries, slim_entry
+
+    secret_url = server.url.replace("http://", "http://reader:s3cret-token@") + "/index.yaml"
+    galleries = [{"name": "private", "url": secret_url}]
+    os.environ["LOCALAI_GALLERY_CACHE_DIR"] = str(tmp_path / "cache")
+    try:
+        loaded, _warnings = load_galleries(galleries, os.path.abspath, True)
+        gallery, entry = find_entry(loaded, "cpu-llama-cpp")
+        assert slim_entry(entry, gallery)["gallery"]["url"] == server.url + "/index.yaml"  # what metadata.json gets
+        server.documents.pop("/index.yaml")
+        with pytest.raises(GalleryError) as failure:
+            GalleryCache(str(tmp_path / "other"), run_id="9").load({"name": "private", "url": secret_url})
+    finally:
+        del os.environ["LOCALAI_GALLERY_CACHE_DIR"]
+    assert "s3cret-token" not in str(failure.value) and server.url in str(failure.value)
+    for directory, _dirs, files in os.walk(tmp_path):
+        for name in files:
+            with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
+                assert "s3cret-token" not in handle.read(), name
+    assert "s3cret-token" not in str(censored_args({"name": "x", "galleries": galleries}))
+
+
+def test_an_oversized_gallery_is_refused_while_it_streams(server, tmp_path, monkeypatch):
+    from ansible_collections.localai.gallery.plugins.plugin_utils import gallery_cache
+
+    monkeypatch.setattr(gallery_cache, "MAX_GALLERY_BYTES", 64)
+    with pytest.raises(GalleryError, match="gallery big .*declares 193 bytes, more than the 64 allowed: refused"):
+        GalleryCache(str(tmp_path), run_id="1").load({"name": "big", "url": server.url + "/index.yaml"})
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o775])
+def test_a_cache_directory_others_can_write_is_never_trusted(tmp_path, mode):
+    from ansible_collections.localai.gallery.plugins.module_utils.errors import CacheDirectoryError
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(mode)
+    with pytest.raises(CacheDirectoryError, match="writable by nobody else"):
+        GalleryCache(str(cache), run_id="1").load({"name": "g", "url": "/nonexistent.yaml"})
+
+
+def test_a_cache_directory_of_an_earlier_release_is_tightened(server, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o755)
+    GalleryCache(str(cache), run_id="1").load({"name": "g", "url": server.url + "/index.yaml"})
+    assert cache.stat().st_mode & 0o777 == 0o700

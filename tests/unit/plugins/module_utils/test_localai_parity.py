@@ -10,11 +10,13 @@ deviate on purpose name the docs/behaviour.md deviation instead of upstream's ex
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 
 import pytest
 
+from helpers import localai_rules
 from helpers.trees import listing, read_metadata_at, removal_plan
 
 from ansible_collections.localai.gallery.plugins.module_utils.capability import (
@@ -22,24 +24,35 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     detect_capability,
     preference_tokens,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import (
     BackendInstaller,
     ConcreteBackend,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.errors import NoVariantError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    BackendError,
+    IncompatibleBackendError,
+    NoVariantError,
+)
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
+    VENDOR_FALLBACK,
+    build_cuda_major,
+    choose_build,
+    host_cuda_major,
     is_compatible,
     is_meta,
     resolve_meta,
-    upstream_key,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import check_upgrades
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry
+from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, meta_candidates
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import parse_gallery
 
 GIB = 1024 ** 3
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "localai-backend-index.yaml.gz")
+# Every capability LocalAI detects or documents (pkg/system/capabilities.go), and the filter switched off.
+ALL_CAPABILITIES = ["default", "nvidia", "nvidia-cuda-12", "nvidia-cuda-13", "nvidia-l4t", "nvidia-l4t-cuda-12",
+                    "nvidia-l4t-cuda-13", "amd", "intel", "vulkan", "metal", "darwin-x86"]
 CAPS_TEST = "pkg/system/capabilities_test.go"
 BACKENDS_TEST = "core/gallery/backends_test.go"
 UPGRADE_TEST = "core/gallery/upgrade_test.go"
@@ -132,8 +145,7 @@ FIVE_WAY = {"nvidia": "nvidia-backend", "amd": "amd-backend", "intel": "intel-ba
 ])
 def test_meta_resolution(source, capability, capabilities, concrete):
     del source
-    key = upstream_key(capabilities, capability)
-    assert (capabilities[key] if key else None) == concrete
+    assert capabilities.get(localai_rules.capability_for_map(capabilities, capability)) == concrete
     if concrete is None:
         with pytest.raises(NoVariantError, match="has no build for capability unsupported"):
             resolve_meta("meta-backend", capabilities, capability)
@@ -143,10 +155,59 @@ def test_meta_resolution(source, capability, capabilities, concrete):
 
 def test_meta_resolution_deviation_vendor_key():
     """Deviation (docs/behaviour.md, Meta resolution): upstream gives `rerankers` on a CUDA 12 host its cpu/
-    default build or none; we try the vendor key before default."""
+    default build or none; we try the vendor key before default, when its build is for the host's CUDA."""
     capabilities = {"nvidia": "cuda12-rerankers", "amd": "rocm-rerankers"}
-    assert upstream_key(capabilities, "nvidia-cuda-12") is None
+    assert localai_rules.capability_for_map(capabilities, "nvidia-cuda-12") not in capabilities
     assert resolve_meta("rerankers", capabilities, "nvidia-cuda-12")["concrete"] == "cuda12-rerankers"
+    # Never a build for another CUDA major version: on a CUDA 13 host, none (LocalAI refuses too).
+    with pytest.raises(NoVariantError, match="rerankers has no build for capability nvidia-cuda-13 \\(its nvidia build "
+                                             "cuda12-rerankers is for CUDA 12, this host has CUDA 13\\) \\(it offers "
+                                             "amd: rocm-rerankers, nvidia: cuda12-rerankers\\)"):
+        resolve_meta("rerankers", capabilities, "nvidia-cuda-13")
+
+
+def test_the_vendor_key_never_gives_another_cuda_major_version():
+    """ds4 lists `nvidia: cuda13-ds4` and `default: cpu-ds4`: on a CUDA 12 host LocalAI's Capability() gives
+    `default` (pkg/system/capabilities.go:318), and so do we (the vendor key's build is for CUDA 13)."""
+    capabilities = {"default": "cpu-ds4", "nvidia": "cuda13-ds4", "nvidia-cuda-13": "cuda13-ds4"}
+    choice = resolve_meta("ds4", capabilities, "nvidia-cuda-12")
+    assert choice["concrete"] == "cpu-ds4" and choice["key"] == "default"
+    assert "cuda13-ds4 is for CUDA 13, this host has CUDA 12" in choice["reason"]
+    l4t = {"nvidia-l4t": "nvidia-l4t-arm64-x", "default": "cpu-x"}  # an unmarked L4T build is JetPack 6's, CUDA 12
+    assert resolve_meta("x", l4t, "nvidia-l4t-cuda-12")["concrete"] == "nvidia-l4t-arm64-x"
+    assert resolve_meta("x", l4t, "nvidia-l4t-cuda-13")["concrete"] == "cpu-x"
+    assert (host_cuda_major("nvidia-l4t-cuda-13"), build_cuda_major("cuda13-nvidia-l4t-arm64-x")) == (13, 13)
+    assert host_cuda_major("nvidia") is None and build_cuda_major("vulkan-x", "quay.io/a:latest-gpu-vulkan-x") is None
+
+
+@pytest.mark.parametrize("capability", ["default", "nvidia", "nvidia-cuda-12", "nvidia-cuda-13", "nvidia-l4t",
+                                        "nvidia-l4t-cuda-13", "amd", "intel", "vulkan"])
+def test_mlx_is_macos_only(capability):
+    """backend_types.go IsCompatibleWith -> capabilities.go IsBackendCompatible: `isDarwinBackend :=
+    strings.Contains(combined, backendTokenDarwin) || strings.Contains(combined, backendTokenMLX) || ...
+    return capability == metal || capability == darwinX86`: every mlx build is refused off macOS."""
+    meta = {"name": "mlx", "capabilities": {"default": "cpu-mlx", "nvidia": "cuda12-mlx", "metal": "metal-mlx",
+                                            "nvidia-l4t": "nvidia-l4t-mlx", "nvidia-cuda-13": "cuda13-mlx"}}
+    candidates = {name: {"name": name, "uri": "quay.io/go-skynet/local-ai-backends:latest-" + name}
+                  for name in meta["capabilities"].values()}
+    with pytest.raises(IncompatibleBackendError, match="backend .*mlx is built for macOS .* LocalAI does not install "
+                                                       "it on capability %s" % capability):
+        choose_build(meta, capability, candidates)
+    build, _choice, warning = choose_build(meta, capability, candidates, force=True)
+    assert "mlx" in build["name"] and "installing it anyway (force: true)" in warning
+    assert choose_build(meta, "metal", candidates)[0]["name"] == "metal-mlx"
+
+
+def test_meta_is_compatible_when_the_capability_resolves():
+    """core/gallery/backends_test.go:256 "should check IsCompatibleWith correctly for meta backends": a meta with
+    nvidia, amd and default keys is compatible with no state, an NVIDIA state and a default state."""
+    meta = {"name": "meta-backend", "capabilities": {"nvidia": "nvidia-backend", "amd": "amd-backend",
+                                                     "default": "default-backend"}}
+    candidates = {name: {"name": name, "uri": "quay.io/mudler/tests:" + name} for name in meta["capabilities"].values()}
+    for capability in ("disable", "nvidia", "default"):
+        assert localai_rules.is_compatible_with(meta, capability)
+        assert choose_build(meta, capability, candidates)[0]["name"] == \
+            localai_rules.install_backend_from_gallery(list(candidates.values()) + [meta], "meta-backend", capability)
 
 
 @pytest.mark.parametrize("source, entry, meta", [
@@ -495,3 +556,48 @@ def test_upgrade_check_failure_skips_the_row():
     rows = dict([_row("cpu-x", digest="sha256:" + "a" * 64)])
     upgrades, checked, warnings = check_upgrades(rows, [{"name": "cpu-x", "uri": "quay.io/a/b:c"}], failing)
     assert upgrades == {} and checked == {} and "unreachable" in warnings[0]
+
+
+# --- the real gallery: every backend on every capability, against LocalAI's own decision ----------------------
+def _our_build(entry: dict, capability: str, candidates: dict) -> tuple[str | None, dict | None]:
+    """What backend_install installs for this entry on this capability (None: it refuses), and the meta choice."""
+    try:
+        build, choice, _warning = choose_build(entry, capability, candidates)
+    except (NoVariantError, IncompatibleBackendError, BackendError):
+        return None, None
+    return build["name"], choice
+
+
+def test_every_gallery_backend_on_every_capability_is_what_localai_installs():
+    """Generated from LocalAI's real backend index (1033 entries) x 12 capabilities: our choice equals
+    InstallBackendFromGallery's (tests/helpers/localai_rules.py, transcribed from 82c191a), except for the one
+    documented deviation: the vendor key's build, and only a build for the host's own CUDA major version."""
+    with gzip.open(FIXTURE, "rb") as handle:
+        entries = parse_gallery(handle.read(), "localai", FIXTURE)
+    gallery = {"name": "localai", "url": FIXTURE, "entries": entries}
+    named = [entry for entry in entries if entry.get("name")]
+    candidates = {entry["name"]: meta_candidates([gallery], gallery, entry) for entry in named if is_meta(entry)}
+    agreed, deviations, refused_by_both = 0, [], 0
+    for capability in ALL_CAPABILITIES:
+        available = localai_rules.available_backends(entries, capability)
+        for entry in named:
+            theirs = localai_rules.install_backend_from_gallery(entries, entry["name"], capability, available)
+            ours, choice = _our_build(entry, capability, candidates.get(entry["name"], {}))
+            if ours == theirs:
+                agreed += 1
+                refused_by_both += ours is None
+                continue
+            assert ours is not None and choice and choice["key"] == VENDOR_FALLBACK.get(capability), \
+                (entry["name"], capability, theirs, ours)
+            build = candidates[entry["name"]][ours]
+            assert build_cuda_major(ours, build["uri"]) in (None, host_cuda_major(capability)), (entry["name"], ours)
+            assert theirs is None or theirs == entry["capabilities"].get(
+                localai_rules.capability_for_map(entry["capabilities"], capability))
+            deviations.append((entry["name"], capability, theirs, ours))
+    assert agreed + len(deviations) == len(named) * len(ALL_CAPABILITIES) == 1033 * 12
+    # The deviation the issue names, and the cases it must no longer produce.
+    assert ("rerankers", "nvidia-cuda-12", None, "cuda12-rerankers") in deviations
+    assert not any(name in ("ds4", "mlx") for name, *_rest in deviations)
+    assert not any(ours.startswith("cuda13") and capability.endswith("cuda-12") for _n, capability, _t, ours in deviations)
+    print("\n%d pairs agree with LocalAI (%d refused by both), %d vendor-key deviations"
+          % (agreed, refused_by_both, len(deviations)))
