@@ -232,7 +232,8 @@ def test_the_cache_signs_in_to_a_token_upstream_for_hosts_without_credentials(re
                                                            "password": "alice-pass"}).start()
     try:
         pusher.push_backend("cache-token/x", "t", "v1")
-        copied = Mirror(private.host, lambda host, role: Endpoint(host, "alice", "alice-pass", role=role)).copy_build(
+        copied = Mirror(private.host, lambda _registry, api_host, role, _bound: Endpoint(
+            api_host, "alice", "alice-pass", role=role)).copy_build(
             {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/cache-token/x:t" % registry.host}})
         change = Engine(backends_path, {private.host: cache.host}, upstream_fallback=False).install(
             "cpu-x", ["%s/cache-token/x:t" % private.host])
