@@ -194,8 +194,8 @@ def bench_shape(shape: str, runs: int, work: str, registry: RegistryServer, base
     }
     if baseline:  # another release of the engine, in the same run (--baseline)
         contenders["engine baseline"] = lambda target: engine(image, target, "pipeline", baseline)
-        contenders["engine ocifile baseline"] = lambda target: engine("ocifile://" + archive, target, "pipeline",
-                                                                     baseline)
+        contenders["engine ocifile baseline"] = lambda target: engine(
+            "ocifile://" + archive, target, "pipeline", baseline)
     stages = {"fetch+sha256": [], "inflate": [], "write": []}
     seconds = {name: [] for name in contenders}
     rss = {name: [] for name in contenders}

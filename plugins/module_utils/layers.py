@@ -132,8 +132,8 @@ def iter_members(reader: ExactReader):
         except ValueError:
             raise CorruptLayerError("a layer has a corrupt pax size or mtime for %r" % quoted(info.name))
         if size < 0:  # a base-256 size field can be negative; it would never end a read
-            raise CorruptLayerError("a layer has an entry with a negative size (%d) for %r" % (size,
-                                                                                                 quoted(info.name)))
+            raise CorruptLayerError("a layer has an entry with a negative size (%d) for %r"
+                                    % (size, quoted(info.name)))
         if not math.isfinite(mtime) or abs(mtime) > _MAX_MTIME:
             mtime = 0.0  # nonsense times are not worth refusing an image for; the epoch will do
         member = Member(pax.get("path") or long_name or info.name, info.type,

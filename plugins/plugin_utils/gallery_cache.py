@@ -94,8 +94,8 @@ def parse_gallery(data: bytes, gallery_name: str, source: str) -> list[dict]:
     large, or expanding to too many values, is refused."""
     source = redact_url(source)
     if len(data) > MAX_GALLERY_BYTES:
-        raise GalleryError("gallery %s (%s) is larger than %d bytes: refused" % (gallery_name, source,
-                                                                               MAX_GALLERY_BYTES))
+        raise GalleryError("gallery %s (%s) is larger than %d bytes: refused"
+                           % (gallery_name, source, MAX_GALLERY_BYTES))
     try:
         document = yaml.load(data, Loader=GalleryLoader)  # nosec - a safe loader
     except yaml.YAMLError as exc:

@@ -51,6 +51,7 @@ from ansible_collections.localai.gallery.plugins.plugin_utils.signatures import 
     verify_bundle,
 )
 
+
 class Pinner:
     """Pins and verifies images for one task: a registry client and the task's options, results shared per run.
 

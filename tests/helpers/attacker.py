@@ -35,7 +35,8 @@ class Attacker:
                 os.setgid(self.gid)
                 os.setuid(self.uid)
                 outcome = ("ok", function(*args))
-            except BaseException as exc:  # noqa: BLE001  pylint: disable=broad-except  (reported to the parent)
+            except BaseException as exc:  # pylint: disable=broad-exception-caught
+                # whatever happened is reported to the parent, which fails the test with it
                 outcome = ("error", "%s: %s" % (type(exc).__name__, exc))
             os.write(write_fd, pickle.dumps(outcome))
         finally:

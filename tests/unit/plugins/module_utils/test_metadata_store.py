@@ -106,7 +106,7 @@ def test_swap_is_one_atomic_exchange_where_the_kernel_has_it(backends_path, monk
 
 def test_fallback_swap_and_a_stranded_backup_is_restored(backends_path, monkeypatch):
     from ansible_collections.localai.gallery.plugins.module_utils import store as store_module
-    
+
     store = BackendStore(backends_path)
     _stage_with(store, "cpu-x", {"run.sh": "v1"})
     monkeypatch.setattr(store_module, "rename_at", lambda *args: False)  # no renameat2 here

@@ -25,9 +25,10 @@ WITH_POLICY = {"name": "signed", "url": "https://g/index.yaml", "verification": 
 WITHOUT_POLICY = {"name": "plain", "url": "https://g/index.yaml"}
 
 
-def decide(uri, gallery=WITHOUT_POLICY, require_integrity=False, **entry):
+def decide(uri, gallery=None, require_integrity=False, **entry):
     # No registry client (pin_digests: false): only the policy decisions run, no request is made.
-    return Pinner(None, None, require_integrity=require_integrity).pin(dict(entry, name="cpu-x", uri=uri), gallery)
+    pinner = Pinner(None, None, require_integrity=require_integrity)
+    return pinner.pin(dict(entry, name="cpu-x", uri=uri), gallery or WITHOUT_POLICY)
 
 
 @pytest.mark.parametrize("uri, refusal", [
