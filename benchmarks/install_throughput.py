@@ -48,14 +48,14 @@ from ansible_collections.localai.gallery.plugins.module_utils.layers import Laye
 ENGINE = """
 import os, sys, time
 sys.path.insert(0, sys.argv[4])
-from ansible_collections.localai.gallery.plugins.module_utils import sources, streams
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import host_platform
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils import layer_streams, sources
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import host_platform
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 if sys.argv[3] == "before":  # d7a654f: registry layers fetched, hashed and inflated in one thread; ocifile inline
     if sys.argv[1].startswith("ocifile://"):
-        sources.layer_stream = streams.decompressed
+        sources.layer_stream = layer_streams.decompressed
     else:
-        sources.layer_stream = lambda chunks: streams.read_ahead(streams.decompressed(chunks))
+        sources.layer_stream = lambda chunks: layer_streams.read_ahead(layer_streams.decompressed(chunks))
 started = time.perf_counter()
 try:  # since 0.3.0 the engine writes through a directory descriptor; a --baseline release may take the path
     from ansible_collections.localai.gallery.plugins.module_utils import descriptors

@@ -33,8 +33,8 @@ from helpers.images import Pusher  # noqa: E402
 from helpers.registry_server import RegistryServer  # noqa: E402
 from results_file import write_result  # noqa: E402
 from shapes import build_layers  # noqa: E402
-from ansible_collections.localai.gallery.plugins.plugin_utils.mirroring import Mirror  # noqa: E402
-from ansible_collections.localai.gallery.plugins.plugin_utils.oci_endpoint import Endpoint  # noqa: E402
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient  # noqa: E402
+from ansible_collections.localai.gallery.plugins.plugin_utils.replication import Replicator  # noqa: E402
 
 BLOB_GET = re.compile(r'"GET /v2/[^ ]+/blobs/sha256:[0-9a-f]{64} HTTP/[0-9.]+" 200 (\d+)')
 
@@ -81,7 +81,7 @@ def main() -> int:
         for label in ("first", "second"):
             since = len(source.request_lines())
             started = time.perf_counter()
-            result = Mirror(target.host, lambda host, _role: Endpoint(host)).copy_build(build)
+            result = Replicator(target.host, RegistryClient()).copy_build(build)
             seconds = time.perf_counter() - started
             gets, served = served_blob_bytes(source, since)
             runs[label] = {"seconds": round(seconds, 2), "source_blob_gets": gets, "source_blob_bytes": served,

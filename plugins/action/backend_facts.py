@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import GalleryActionBase
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import upgrade_index
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import upgrade_index
 
 
 class ActionModule(GalleryActionBase):

@@ -11,18 +11,15 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.localai.gallery.plugins.module_utils.backends_module import FRAGMENT_SPECS
-from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
+from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import is_meta, resolve_meta
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import GalleryActionBase
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, meta_candidates, slim_entry
-from ansible_collections.localai.gallery.plugins.plugin_utils.mirror_warming import MirrorWarmer, one_pin
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import find_entry, meta_candidates, slim_entry
+from ansible_collections.localai.gallery.plugins.plugin_utils.cache_warming import CacheWarmer, one_pin
 from ansible_collections.localai.gallery.plugins.plugin_utils.pinning import Pinner
 from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
-
-# Read here, never sent to the target.
-CONTROLLER_OPTIONS = ("trusted_root", "require_integrity", "pin_digests", "warm_mirrors")
 
 
 def _flag(module_args: dict, option: str, default: bool) -> bool:
@@ -73,7 +70,7 @@ class ActionModule(GalleryActionBase):
         pin = one_pin(module_args)
         if warm_mirrors and client is not None and pin:
             client.credentials.bind(primary_registry(pin["uri"], mirrors))
-            warmed = MirrorWarmer(client, RunCache("warm"), mirrors).warm(pin, self.task_vars.get("localai_platform"))
+            warmed = CacheWarmer(client, RunCache("warm"), mirrors).warm(pin, self.task_vars.get("localai_platform"))
             if "warning" in warmed:
                 self.controller_warnings = self.controller_warnings + [warmed["warning"]]
         return module_args

@@ -5,18 +5,20 @@
 
 from __future__ import annotations
 
-import traceback
-
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, MissingLibraryError
-from ansible_collections.localai.gallery.plugins.module_utils.reference import canonical_registry
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import load_galleries
-from ansible_collections.localai.gallery.plugins.plugin_utils.mirroring import Mirror, builds_for
-from ansible_collections.localai.gallery.plugins.plugin_utils.oci_endpoint import Endpoint
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import Credentials
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import canonical_registry
+from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import CollectionActionBase
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import load_galleries
+from ansible_collections.localai.gallery.plugins.plugin_utils.replication import (
+    Replicator,
+    bound_registries,
+    builds_for,
+)
 
 ARGUMENT_SPEC = {
     "names": {"type": "list", "elements": "str", "required": True, "aliases": ["name"]},
@@ -35,14 +37,35 @@ ARGUMENT_SPEC = {
     "timeout": {"type": "int", "default": 60},
     "retries": {"type": "int", "default": 3},
 }
-SECRETS = ("source_password", "target_password", "registry_auths")
 
 
-class ActionModule(ActionBase):
+def registry_client(params: dict, builds: list[dict]) -> RegistryClient:
+    """One client for the sources and the target, each credential bound to its own registry: registry_auths as
+    given; target_username/password to the target's registry; source_username/password to the primary registry
+    of each build (never to another source, an alternate or a fallback)."""
+    auths = dict(params["registry_auths"] or {})
+    given = {canonical_registry(host) for host in auths}
+
+    def bind(registry: str, role: str) -> None:
+        if params[role + "_username"] and canonical_registry(registry) not in given:
+            auths[registry] = {"username": params[role + "_username"], "password": params[role + "_password"]}
+            given.add(canonical_registry(registry))
+
+    bind(params["target"].strip().split("/", 1)[0], "target")
+    for registry in sorted(bound_registries(builds)):
+        bind(registry, "source")
+    return RegistryClient(Credentials(auths), validate_certs=params["validate_certs"], ca_path=params["ca_path"],
+                          timeout=params["timeout"], retries=params["retries"],
+                          insecure_registries=params["insecure_registries"])
+
+
+class ActionModule(CollectionActionBase):
     """Resolves the builds as backend_install would, copies each image, and returns the registry_mirrors map."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
+    argument_spec = ARGUMENT_SPEC
+    failure_prefix = "cannot mirror"
 
     def _validated(self) -> dict:
         validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(dict(self._task.args))
@@ -50,48 +73,23 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("; ".join(validation.error_messages))
         return validation.validated_parameters
 
-    def _endpoint_factory(self, params: dict):
-        """`endpoint(registry, api_host, role, bound)`: source_username/password go to a source registry only where
-        it is the primary uri's (`bound`), target_username/password to the target only; registry_auths to their
-        own registries. No credential ever goes to another registry."""
-        auths = {canonical_registry(host): value for host, value in (params["registry_auths"] or {}).items()}
-
-        def endpoint(registry: str, api_host: str, role: str, bound: bool) -> Endpoint:
-            explicit = auths.get(canonical_registry(registry))
-            if isinstance(explicit, dict) and explicit.get("username"):
-                username, password = explicit["username"], explicit.get("password")
-            elif bound:
-                username, password = params[role + "_username"], params[role + "_password"]
-            else:
-                username = password = None
-            return Endpoint(api_host, username, password, params["insecure_registries"], params["validate_certs"],
-                            params["ca_path"], params["timeout"], params["retries"], role)
-        return endpoint
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
         try:
             params = self._validated()
-        except AnsibleActionFail as exc:
-            return dict(result, failed=True, msg="cannot mirror: %s" % exc.message)
-        result["invocation"] = {"module_args": {key: "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if key in SECRETS and value
-                                                else value for key, value in params.items()}}
-        try:
             galleries, warnings = load_galleries(params["galleries"], self._loader.path_dwim, params["validate_certs"])
             builds = builds_for(galleries, params["names"], params["capabilities"])
-            mirror = Mirror(params["target"], self._endpoint_factory(params), self._task.check_mode)
-            images = [mirror.copy_build(build, params["platforms"] or None) for build in builds]
-        except MissingLibraryError as exc:
-            return dict(result, failed=True, msg=missing_required_lib(exc.library, reason=exc.reason),
-                        exception=traceback.format_exc())
-        except BackendError as exc:
-            return dict(result, failed=True, msg="cannot mirror: %s" % exc, exception=traceback.format_exc())
+            replicator = Replicator(params["target"], registry_client(params, builds), self._task.check_mode)
+            images = [replicator.copy_build(build, params["platforms"] or None) for build in builds]
+        except (BackendError, AnsibleActionFail) as exc:
+            return self.failed(result, exc)
         sources = sorted({image["source_registry"] for image in images})
         changed = [image.pop("changed") for image in images]  # every row loses the key, not only those before a True
         result.update(changed=any(changed), images=images,
                       bytes_copied=sum(image["bytes_copied"] for image in images),
-                      registry_mirrors={registry: mirror.target for registry in sources})
+                      registry_mirrors={registry: replicator.target for registry in sources},
+                      invocation={"module_args": self.censored(params)})
         if warnings:
             result["warnings"] = warnings
         return result

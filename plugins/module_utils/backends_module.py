@@ -5,24 +5,19 @@
 and kubernetes.core's AnsibleK8SModule.
 
 A module names the doc fragments it extends; their argument specs are added here, so a fragment and its spec
-never drift apart. The module builds what the flows need from its options (store, registry client, host
-probe, ownership), and `run` maps every exception of the engine to one fail_json, with the traceback for -vvv.
+never drift apart. The module builds what the flows need from its options (store, host probe, ownership; the
+modules that talk to registries build their client themselves, so backend_remove ships no registry code), and
+`run` maps every exception of the engine to one fail_json (results.failure_result), traceback for -vvv.
 """
 
 from __future__ import annotations
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.localai.gallery.plugins.module_utils.capability import HostProbe
-from ansible_collections.localai.gallery.plugins.module_utils.errors import (
-    AllSourcesFailedError,
-    BackendError,
-    MissingLibraryError,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.module_utils.ownership import Ownership
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.results import failure_result
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 
 # One spec per doc fragment (plugins/doc_fragments/backends.py): localai.gallery.backends, .registry, .store.
@@ -80,9 +75,6 @@ class BackendsModule(AnsibleModule):
         self._stores.append(store)
         return store
 
-    def registry_client(self) -> RegistryClient:
-        return RegistryClient.from_options(self.params)
-
     def host_probe(self) -> HostProbe:
         """Detection through the module: tools found on the target's PATH, run with run_command."""
         return HostProbe(find_tool=self.get_bin_path,
@@ -105,16 +97,8 @@ class BackendsModule(AnsibleModule):
         """
         try:
             result = self._run_flow(flow)
-        except MissingLibraryError as exc:
-            self.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason), exception=traceback.format_exc())
-        except AllSourcesFailedError as exc:
-            self.fail_json(msg="%s: %s" % (failure, exc), exception=traceback.format_exc(),
-                           attempts=[{"source": source, "error": str(error)} for source, error in exc.attempts])
-        except BackendError as exc:
-            self.fail_json(msg="%s: %s" % (failure, exc), exception=traceback.format_exc())
-        except OSError as exc:
-            self.fail_json(msg="%s in %s: %s" % (failure, self.params["backends_path"], exc),
-                           exception=traceback.format_exc())
+        except (BackendError, OSError) as exc:
+            self.fail_json(**failure_result(exc, failure, self.params["backends_path"]))
         for warning in result.pop("warnings", []):
             self.warn(warning)
         if not self._diff:

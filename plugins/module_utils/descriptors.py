@@ -23,10 +23,12 @@ import stat
 
 try:
     import ctypes
-    _RENAMEAT2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+    _RENAMEAT2 = getattr(_LIBC, "renameat2", None)
+    _FCHOWNAT = getattr(_LIBC, "fchownat", None)
 except (ImportError, OSError):
     ctypes = None
-    _RENAMEAT2 = None
+    _RENAMEAT2 = _FCHOWNAT = None
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import UnsafeFileError
 
@@ -38,6 +40,8 @@ CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | O_CLOEXEC
 MAX_SMALL_FILE = 1 << 20  # metadata.json, records: what a reader accepts of a file another user can write
 _NOT_A_REAL_DIRECTORY = (errno.ELOOP, errno.ENOTDIR, errno.ENOENT)
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+_AT_EMPTY_PATH = 0x1000
+_O_PATH = getattr(os, "O_PATH", 0)
 _RENAME_UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM)
 
 
@@ -221,3 +225,25 @@ def rename_at(old_dir_fd: int, old: str, new_dir_fd: int, new: str, flags: int) 
     if error in _RENAME_UNSUPPORTED:
         return False
     raise OSError(error, os.strerror(error), new)
+
+
+def chown_link(name: str, dir_fd: int, info: os.stat_result, uid: int, gid: int) -> bool:
+    """Change the owner of the symbolic link `name` itself, if it is still the link `info` describes: opened with
+    O_PATH|O_NOFOLLOW and changed through that descriptor (fchownat AT_EMPTY_PATH), so a link exchanged for another
+    file between the check and the change is never what changes. False where Linux's O_PATH is missing."""
+    if not _O_PATH or _FCHOWNAT is None:
+        return False
+    try:
+        descriptor = os.open(name, _O_PATH | os.O_NOFOLLOW | O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return False  # gone meanwhile
+    try:
+        current = os.fstat(descriptor)
+        if not stat.S_ISLNK(current.st_mode) or not same_inode(current, info):
+            return False
+        if _FCHOWNAT(descriptor, b"", uid, gid, _AT_EMPTY_PATH) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error), name)
+        return True
+    finally:
+        os.close(descriptor)

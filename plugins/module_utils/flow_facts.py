@@ -12,10 +12,10 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     detect_gpus,
     validate_capability_option,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
+from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import RegistryError
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import host_platform
-from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource, with_upstream_fallback
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import host_platform
+from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import first_answer, source_chain
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, read_only_store
 from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import annotate_rows, check_upgrades
 
@@ -41,15 +41,9 @@ def gather_facts(request: FactsRequest, store: BackendStore, probe, client_facto
 
         def remote_digest(uri: str) -> str:
             client.credentials.bind(primary_registry(uri, request.registry_mirrors))
-            sources = [ImageSource(uri, client, request.registry_mirrors)]
-            if request.upstream_fallback:
-                sources = with_upstream_fallback(sources, client)
-            for source in sources[:-1]:
-                try:
-                    return source.current_revision().digest
-                except RegistryError:
-                    continue  # the next source answers, or the last one raises
-            return sources[-1].current_revision().digest
+            attempts = source_chain([uri], request.registry_mirrors, request.upstream_fallback)
+            return first_answer(attempts, lambda attempt: client.current_revision(attempt.reference).digest,
+                                (RegistryError,))
 
         upgrades, checked, check_warnings = check_upgrades(backends, request.gallery_index, remote_digest)
         annotate_rows(backends, checked)

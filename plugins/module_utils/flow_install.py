@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 
 from ansible_collections.localai.gallery.plugins.module_utils import provenance
-from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import (
+from ansible_collections.localai.gallery.plugins.module_utils.install_plan import (
     INSTALL,
-    BackendInstaller,
+    InstallPlanner,
     Change,
     ConcreteBackend,
 )
@@ -23,7 +23,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     detect_capability,
     validate_capability_option,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
+from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, SignatureError
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
     choose_build,
@@ -78,7 +78,7 @@ def _refuse_or_pass(entry: dict, result: dict) -> dict:
     return entry
 
 
-def _signer_after(installer: BackendInstaller, concrete: ConcreteBackend, change: Change) -> dict | None:
+def _signer_after(installer: InstallPlanner, concrete: ConcreteBackend, change: Change) -> dict | None:
     """Who signed what is installed after this run (or would be, in check mode)."""
     digest = (change.after or {}).get("digest") or change.digest
     if concrete.signer and digest == concrete.pin["digest"]:
@@ -86,7 +86,7 @@ def _signer_after(installer: BackendInstaller, concrete: ConcreteBackend, change
     return provenance.verified_signer(installer.store, concrete.name, digest)
 
 
-def _record_provenance(installer: BackendInstaller, concrete: ConcreteBackend, change: Change) -> None:
+def _record_provenance(installer: InstallPlanner, concrete: ConcreteBackend, change: Change) -> None:
     """Bookkeeping beside metadata.json, not a change of the backend: a verified digest gets its signer
     recorded; a fresh install of unverified bytes drops an older record."""
     digest = (change.after or {}).get("digest")
@@ -98,7 +98,7 @@ def _record_provenance(installer: BackendInstaller, concrete: ConcreteBackend, c
         provenance.forget(installer.store, concrete.name)
 
 
-def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> dict:
+def run_install(request: InstallRequest, installer: InstallPlanner, probe) -> dict:
     """The module's result; raises BackendError subclasses for BackendsModule.run to map to messages."""
     meta_keys = request.meta["capabilities"] if request.meta else {}
     capability = detect_capability(probe, validate_capability_option(request.capability, meta_keys))
@@ -126,7 +126,7 @@ def run_install(request: InstallRequest, installer: BackendInstaller, probe) -> 
     return _result(result, concrete_change, meta_change)
 
 
-def _apply_under_lock(installer: BackendInstaller, request: InstallRequest, concrete: ConcreteBackend,
+def _apply_under_lock(installer: InstallPlanner, request: InstallRequest, concrete: ConcreteBackend,
                       planned: Change, meta_name: str | None) -> tuple[Change, Change | None]:
     """Take the lock once; plan both directories again under it and apply them, the concrete first."""
     with installer.store.locked():

@@ -21,6 +21,7 @@ import stat
 
 from ansible_collections.localai.gallery.plugins.module_utils.descriptors import (
     O_CLOEXEC,
+    chown_link,
     entry_stat,
     iter_tree,
     same_inode,
@@ -87,25 +88,29 @@ def apply_in_staging(stage_fd: int, ownership: Ownership) -> int:
 
 class _RepairWalk:
     """The entries of an installed backend (a tree the LocalAI user can change while it is walked) whose owner
-    differs: directories and single-link regular files, each yielded as a descriptor of the very inode that was
-    checked. Links are left alone (their owner grants nothing here); a file with several hard links is only
-    listed in `shared`: it may be a link to a file outside the backend, and chowning it would hand that file
-    to the LocalAI user."""
+    differs: directories, single-link regular files and links, each changed only as the very inode that was
+    checked (a descriptor of it). A file with several hard links is only listed in `shared`: it may be a link to
+    a file outside the backend, and chowning it would hand that file to the LocalAI user."""
 
     def __init__(self, ownership: Ownership) -> None:
         self.ownership = ownership
         self.shared: list[str] = []
 
     def __call__(self, backend_fd: int):
+        """(dir_fd, name, info, descriptor or None for a link) of each entry to change."""
         for dir_fd, name, info, rel in iter_tree(backend_fd):
-            if self.ownership.matches(info) or not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+            kind = stat.S_IFMT(info.st_mode)
+            if self.ownership.matches(info) or kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK):
                 continue
-            if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            if kind == stat.S_IFREG and info.st_nlink > 1:
                 self.shared.append(rel)
+                continue
+            if kind == stat.S_IFLNK:
+                yield dir_fd, name, info, None
                 continue
             descriptor = _open_checked(name, dir_fd, info)
             if descriptor is not None:
-                yield descriptor
+                yield dir_fd, name, info, descriptor
 
 
 def _open_checked(name: str, dir_fd: int, info: os.stat_result) -> int | None:
@@ -130,8 +135,9 @@ def differing_entries(backend_fd: int, ownership: Ownership) -> tuple[int, list[
         return 0, []
     walk = _RepairWalk(ownership)
     count = 0 if ownership.matches(os.fstat(backend_fd)) else 1
-    for descriptor in walk(backend_fd):
-        os.close(descriptor)
+    for _dir_fd, _name, _info, descriptor in walk(backend_fd):
+        if descriptor is not None:
+            os.close(descriptor)
         count += 1
     return count, walk.shared
 
@@ -146,7 +152,10 @@ def repair(backend_fd: int, ownership: Ownership) -> tuple[int, list[str]]:
     if not ownership.matches(os.fstat(backend_fd)):
         os.fchown(backend_fd, uid, gid)
         changed += 1
-    for descriptor in walk(backend_fd):
+    for dir_fd, name, info, descriptor in walk(backend_fd):
+        if descriptor is None:
+            changed += chown_link(name, dir_fd, info, uid, gid)
+            continue
         try:
             os.fchown(descriptor, uid, gid)
         finally:

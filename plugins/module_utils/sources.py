@@ -25,8 +25,9 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
 )
 from ansible_collections.localai.gallery.plugins.module_utils.descriptors import O_CLOEXEC
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
-from ansible_collections.localai.gallery.plugins.module_utils.reference import apply_mirrors, parse_reference
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import ImageReference, parse_reference
+from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import Attempt
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import (
     MAX_MANIFEST_BYTES,
     Document,
     choose_platform_manifest,
@@ -34,8 +35,9 @@ from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
     layers,
     parse_document,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient, RemoteRevision
-from ansible_collections.localai.gallery.plugins.module_utils.streams import file_chunks, layer_stream, verified
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient, RemoteRevision
+from ansible_collections.localai.gallery.plugins.module_utils.layer_streams import file_chunks, layer_stream
+from ansible_collections.localai.gallery.plugins.module_utils.oci.digests import verified
 from ansible_collections.localai.gallery.plugins.module_utils.uris import (
     DIRECTORY,
     OCIFILE,
@@ -46,14 +48,12 @@ from ansible_collections.localai.gallery.plugins.module_utils.uris import (
 
 
 class ImageSource:
-    """An image in a registry, after registry-mirror rewriting (`mirrored`: a mirror took the upstream's place)."""
+    """An image in a registry: `reference` is what to ask (a pull-through mirror's, or the uri's own)."""
 
-    def __init__(self, uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,
+    def __init__(self, uri: str, client: RegistryClient, reference: ImageReference | None = None,
                  verified_manifests: list[str] | None = None) -> None:
         self.uri = uri
-        upstream = parse_reference(uri)
-        self.reference = apply_mirrors(upstream, registry_mirrors)
-        self.mirrored = str(self.reference) != str(upstream)
+        self.reference = reference or parse_reference(uri)
         self.client = client
         self.verified_manifests = verified_manifests
         self.warnings: list[str] = []
@@ -212,23 +212,15 @@ class TarballSource:
         return self.digest
 
 
-def with_upstream_fallback(sources: list, client: RegistryClient) -> list:
-    """Docker's registry-mirrors rule: every source as the mirrors rewrote it first, then the upstream of each image
-    a mirror took, so a pull-through cache that is down costs one refused connection, not the install."""
-    upstreams = [ImageSource(source.uri, client, None, source.verified_manifests) for source in sources
-                 if isinstance(source, ImageSource) and source.mirrored]
-    return sources + upstreams
-
-
-def open_source(uri: str, client: RegistryClient, registry_mirrors: dict[str, str] | None = None,
-                sha256: str | None = None, verified_manifests: list[str] | None = None):
-    """The source object for a uri, by its kind (uris.classify); `verified_manifests` limits an image to the
-    platform manifests whose signatures the controller verified."""
-    kind = classify(uri)
+def open_source(attempt: Attempt, client: RegistryClient, sha256: str | None = None,
+                verified_manifests: list[str] | None = None):
+    """The source object for one attempt of a source chain, by the kind of its uri (uris.classify);
+    `verified_manifests` limits an image to the platform manifests whose signatures the controller verified."""
+    kind = classify(attempt.uri)
     if kind == OCIFILE:
-        return OciArchiveSource(uri, client.wanted_platform)
+        return OciArchiveSource(attempt.uri, client.wanted_platform)
     if kind == TARBALL:
-        return TarballSource(uri, sha256, client.http)
+        return TarballSource(attempt.uri, sha256, client.http)
     if kind == DIRECTORY:
-        return DirectorySource(uri)
-    return ImageSource(uri, client, registry_mirrors, verified_manifests)
+        return DirectorySource(attempt.uri)
+    return ImageSource(attempt.uri, client, attempt.reference, verified_manifests)

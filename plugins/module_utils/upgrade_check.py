@@ -18,7 +18,7 @@ prefixes, and registry mirrors apply, as they do for installs.
 from __future__ import annotations
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.module_utils.reference import is_image_reference, strip_scheme
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import is_image_reference, strip_scheme
 
 DEV_SUFFIX = "-development"
 UPGRADE_FIELDS = ("installed_version", "available_version", "installed_digest", "available_digest")

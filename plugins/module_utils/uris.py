@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import SourceError
-from ansible_collections.localai.gallery.plugins.module_utils.reference import is_image_reference, parse_reference
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import is_image_reference, parse_reference
 
 IMAGE, OCIFILE, TARBALL, DIRECTORY = "image", "ocifile", "tarball", "directory"
 OCIFILE_SCHEME = "ocifile://"

@@ -161,6 +161,7 @@ ansible_facts:
 
 from ansible_collections.localai.gallery.plugins.module_utils.backends_module import BackendsModule
 from ansible_collections.localai.gallery.plugins.module_utils.flow_facts import FactsRequest, gather_facts
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 
 
 def main() -> None:
@@ -168,7 +169,7 @@ def main() -> None:
                                                gallery_index={"type": "list", "elements": "dict"}),
                             fragments=("backends", "registry"), supports_check_mode=True)
     module.run(lambda: gather_facts(FactsRequest(module.params), module.store(), module.host_probe(),
-                                    module.registry_client),
+                                    lambda: RegistryClient.from_options(module.params)),
                "cannot gather backend facts")
 
 

@@ -290,9 +290,10 @@ reason:
   sample: not installed
 """
 
-from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import BackendInstaller
 from ansible_collections.localai.gallery.plugins.module_utils.backends_module import BackendsModule
 from ansible_collections.localai.gallery.plugins.module_utils.flow_install import InstallRequest, run_install
+from ansible_collections.localai.gallery.plugins.module_utils.install_plan import InstallPlanner
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 
 
 def main() -> None:
@@ -321,9 +322,9 @@ def main() -> None:
     )
 
     def install() -> dict:
-        installer = BackendInstaller(module.store(), module.registry_client(), module.params["registry_mirrors"],
-                                     module.ownership(), module.params["upstream_fallback"])
-        return run_install(InstallRequest(module.params, module.check_mode), installer, module.host_probe())
+        planner = InstallPlanner(module.store(), RegistryClient.from_options(module.params),
+                                 module.params["registry_mirrors"], module.ownership(), module.params["upstream_fallback"])
+        return run_install(InstallRequest(module.params, module.check_mode), planner, module.host_probe())
 
     module.run(install, "cannot install %s" % module.params["name"])
 

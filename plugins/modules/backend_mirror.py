@@ -22,7 +22,8 @@ description:
     against the mirror. The tag is written last, so a failed copy leaves nothing tagged.
   - Blobs and manifests the target already has are skipped (HEAD), so a second run moves no byte and reports
     no change.
-  - Uses oras-py (PyPI C(oras)) on the controller for the registry session and its authentication.
+  - Uses the collection's own registry client (the one targets install with), so needs nothing beyond
+    ansible-core on the controller.
 author:
   - localai.gallery contributors (@localai-gallery)
 extends_documentation_fragment:
@@ -36,8 +37,6 @@ attributes:
     support: none
   idempotent:
     support: full
-requirements:
-  - oras (Python package, on the controller)
 options:
   names:
     description:
@@ -76,17 +75,26 @@ options:
     type: list
     elements: dict
   source_username:
-    description: User name for the source registries (credentials from the Docker config are used otherwise).
+    description:
+      - User name for the registry of each build's primary C(uri); never sent to the entry's other sources, or any
+        other registry. Credentials from the Docker config are used otherwise, each for its own registry.
     type: str
   source_password:
-    description: Password or token for O(source_username).
+    description: Password or token for O(source_username). Never logged.
     type: str
   target_username:
-    description: User name for the target registry.
+    description: User name for the target registry, and only for it.
     type: str
   target_password:
-    description: Password or token for O(target_username).
+    description: Password or token for O(target_username). Never logged.
     type: str
+  registry_auths:
+    description:
+      - Credentials per registry host, in the shape of a docker C(config.json) C(auths) map
+        (C({host[:port]: {username, password}})); each goes to its own registry only, and wins over
+        O(source_username) and O(target_username) there. Never logged.
+    type: dict
+    default: {}
   insecure_registries:
     description: Registries spoken to over plain HTTP (loopback registries always are).
     type: list

@@ -8,28 +8,34 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import FRAGMENT_SPECS
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import load_galleries, validate_certs_option
-from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import redact_url
-
-NO_LOG_OPTIONS = ("registry_password", "registry_auths")
+from ansible_collections.localai.gallery.plugins.module_utils.results import censored_args, failure_result
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import load_galleries, validate_certs_option
 
 
-def censored_args(args: dict) -> dict:
-    """Task arguments as a result may show them: secrets replaced, credentials cut out of gallery URLs."""
-    censored = {}
-    for key, value in args.items():
-        if key in NO_LOG_OPTIONS and value:
-            value = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-        elif key == "galleries" and isinstance(value, list):
-            value = [dict(item, url=redact_url(str(item.get("url") or "")),
-                          mirrors=[redact_url(str(mirror)) for mirror in item.get("mirrors") or []])
-                     if isinstance(item, dict) else item for item in value]
-        censored[key] = value
-    return censored
+class CollectionActionBase(ActionBase):
+    """What every action plugin of the collection shares: a failure on the controller becomes the result a module
+    failure would (results.failure_result: one line, the traceback, every source tried), with the task's
+    arguments censored by the same rule (`argument_spec`'s no_log options, credentials in gallery URLs)."""
+
+    argument_spec: dict = {}
+    failure_prefix = "cannot run"
+
+    def censored(self, args: dict):
+        """The task's arguments as a result may show them."""
+        return "CENSORED: no_log is set" if self._task.no_log else censored_args(args, self.argument_spec)
+
+    def failed(self, result: dict, exc: Exception, name: str | None = None) -> dict:
+        if isinstance(exc, AnsibleActionFail):
+            exc = BackendError(exc.message)
+        failure = "%s%s" % (self.failure_prefix, " %s" % name if name else "")
+        result.update(failure_result(exc, failure), failed=True)
+        result.setdefault("invocation", {"module_args": self.censored(self._task.args)})
+        return result
 
 
-class GalleryActionBase(ActionBase):
+class GalleryActionBase(CollectionActionBase):
     """Turns the `galleries` option into data for the module (a hook per plugin), then executes the module.
 
     Module arguments never carry `galleries`: the targets get only what they need, as prepared by
@@ -43,7 +49,7 @@ class GalleryActionBase(ActionBase):
     task_vars: dict = {}
     # Long pulls (CUDA backends are several GB) run with async/poll or -B/-P, as with ansible.builtin modules.
     _supports_async = True
-    failure_prefix = "cannot run"
+    argument_spec = dict(FRAGMENT_SPECS["registry"], galleries={"type": "list", "elements": "dict"})
 
     def module_args_from_galleries(self, module_args: dict, galleries) -> dict:
         """Module arguments for the target; raise BackendError for a clear one-line failure."""
@@ -55,15 +61,6 @@ class GalleryActionBase(ActionBase):
             self._display.warning(warning)
         return loaded
 
-    def _ensure_invocation(self, result: dict) -> dict:
-        """The task's arguments in a result the module did not produce, censored as the module would."""
-        if "invocation" not in result:
-            if self._task.no_log:
-                result["invocation"] = {"module_args": "CENSORED: no_log is set"}
-            else:
-                result["invocation"] = {"module_args": censored_args(self._task.args)}
-        return result
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
@@ -73,10 +70,7 @@ class GalleryActionBase(ActionBase):
         try:
             module_args = self.module_args_from_galleries(module_args, galleries)
         except (BackendError, AnsibleActionFail) as exc:
-            name = module_args.get("name")
-            message = str(exc.message if isinstance(exc, AnsibleActionFail) else exc)
-            result.update(failed=True, msg="%s%s: %s" % (self.failure_prefix, " %s" % name if name else "", message))
-            return self._ensure_invocation(result)
+            return self.failed(result, exc, module_args.get("name"))
         wrap_async = self._task.async_val and not self._connection.has_native_async
         result.update(self._execute_module(module_name=self._task.action, module_args=module_args,
                                            task_vars=task_vars, wrap_async=wrap_async))

@@ -21,7 +21,8 @@ import yaml
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, GalleryError
-from ansible_collections.localai.gallery.plugins.module_utils.transfer import SpeedGuard, read_limited
+from ansible_collections.localai.gallery.plugins.module_utils.results import redact_url
+from ansible_collections.localai.gallery.plugins.module_utils.oci.responses import SpeedGuard, read_limited
 from ansible_collections.localai.gallery.plugins.module_utils.uris import local_path
 from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
 
@@ -37,18 +38,6 @@ DEFAULT_GALLERIES = [{"name": "localai", "url": "github:mudler/LocalAI/backend/i
 MAX_GALLERY_BYTES = 32 << 20
 MAX_GALLERY_VALUES = 2_000_000
 GALLERY_TIMEOUT = 60
-
-
-def redact_url(url: str) -> str:
-    """A URL without the credentials it may carry (`https://user:token@host/x` -> `https://host/x`): what goes into
-    results, messages, metadata.json and the cache records."""
-    scheme, separator, rest = url.partition("://")
-    if not separator:
-        return url
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return url
-    return "%s://%s%s%s" % (scheme, authority.rpartition("@")[2], slash, path)
 
 
 def _check_expansion(document) -> None:

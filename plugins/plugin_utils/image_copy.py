@@ -15,12 +15,22 @@ digest of the tag against its source.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import NotFoundError, PlatformNotFoundError
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import INDEX_TYPES, OCI_INDEX, is_image_entry
-from ansible_collections.localai.gallery.plugins.module_utils.referrers import fallback_tag, is_bundle_artifact
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import (
+    OCI_INDEX,
+    Document,
+    is_image_entry,
+    parse_document,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import ImageReference
+from ansible_collections.localai.gallery.plugins.module_utils.oci.referrers import (
+    fallback_tag,
+    is_bundle_artifact,
+    referrer_descriptors,
+)
+from ansible_collections.localai.gallery.plugins.module_utils.oci.uploads import RegistryWriter
 
 
 def _platform_text(descriptor: dict) -> str:
@@ -29,18 +39,14 @@ def _platform_text(descriptor: dict) -> str:
     return text + ("/" + platform["variant"] if platform.get("variant") else "")
 
 
-def _is_index(media_type: str, document: dict) -> bool:
-    return media_type in INDEX_TYPES or document.get("mediaType") in INDEX_TYPES or \
-        ("manifests" in document and "layers" not in document)
-
-
 class ImageCopier:
-    """Copies images from one repository of `source` into one repository of `target`; counts what it moved."""
+    """Copies images from one repository (`source`, an ImageReference) into another (`target`) through one
+    RegistryClient, whose credentials each go to their own registry; counts what it moved."""
 
-    def __init__(self, source, source_repository: str, target, target_repository: str,
-                 check_mode: bool = False) -> None:
-        self.source, self.source_repository = source, source_repository
-        self.target, self.target_repository = target, target_repository
+    def __init__(self, client, source: ImageReference, target: ImageReference, check_mode: bool = False) -> None:
+        self.client = client
+        self.writer = RegistryWriter(client)
+        self.source, self.target = source, target
         self.check_mode = check_mode
         self.blobs_copied: list[dict] = []
         self.blobs_present = 0
@@ -54,34 +60,34 @@ class ImageCopier:
     # --- pieces -------------------------------------------------------------------------------------------
     def _blob(self, descriptor: dict) -> None:
         digest, size = descriptor["digest"], int(descriptor.get("size") or 0)
-        if self.target.has_blob(self.target_repository, digest):
+        if self.writer.has_blob(self.target, digest):
             self.blobs_present += 1
             return
         if not self.check_mode:
-            self.target.push_blob(self.target_repository, digest, size,
-                                  self.source.blob_chunks(self.source_repository, digest, size))
+            same_registry = self.source.registry == self.target.registry
+            self.writer.push_blob(self.target, digest, size, self.client.iter_blob(self.source, digest, size),
+                                  mount_from=self.source.repository if same_registry else None)
         self.blobs_copied.append({"digest": digest, "size": size})
 
-    def _manifest(self, reference: str, body: bytes, media_type: str, digest: str) -> None:
-        """Put a manifest unless the target already has exactly these bytes under `reference`."""
-        if self.target.manifest_digest(self.target_repository, reference) == digest:
+    def _manifest(self, key: str, document: Document) -> None:
+        """Put a manifest unless the target already has exactly these bytes under `key` (a tag or its digest)."""
+        if self.writer.manifest_digest(self.target, key) == document.digest:
             return
         if not self.check_mode:
-            self.target.push_manifest(self.target_repository, reference, body, media_type)
-        self.manifests_copied.append(reference if reference == digest else "%s (%s)" % (reference, digest))
+            self.writer.push_manifest(self.target, key, document.body, document.media_type)
+        self.manifests_copied.append(key if key == document.digest else "%s (%s)" % (key, document.digest))
 
-    def _image_manifest(self, digest: str, fetched: tuple | None = None) -> None:
+    def _image_manifest(self, digest: str, fetched: Document | None = None) -> None:
         """A platform manifest (or a referrer's) and its blobs, by digest; `fetched` when already read."""
-        body, media_type, _digest = fetched or self.source.manifest(self.source_repository, digest)
-        document = json.loads(body)
-        for descriptor in [document.get("config") or {}] + list(document.get("layers") or []):
+        document = fetched or self.client.get_document(self.source, digest)
+        for descriptor in [document.document.get("config") or {}] + list(document.document.get("layers") or []):
             if descriptor.get("digest"):
                 self._blob(descriptor)
-        self._manifest(digest, body, media_type, digest)
+        self._manifest(digest, document)
 
     def _signatures(self, digest: str) -> None:
         """The Sigstore bundles attached to `digest`, findable in the target by the referrers API or the tag."""
-        bundles = [item for item in self.source.referrers(self.source_repository, digest)
+        bundles = [item for item in referrer_descriptors(self.client, self.source, digest)
                    if is_bundle_artifact(item.get("artifactType"))]
         if not bundles:
             return
@@ -90,31 +96,31 @@ class ImageCopier:
             self._image_manifest(descriptor["digest"])
             if len(self.manifests_copied) > before:
                 self.signatures_copied.append(descriptor["digest"])
-        listed = {item.get("digest") for item in self.target.referrers(self.target_repository, digest)}
+        listed = {item.get("digest") for item in referrer_descriptors(self.client, self.target, digest)}
         missing = [item for item in bundles if item["digest"] not in listed]
         if missing:
             # A registry without the referrers API: keep cosign's fallback tag index up to date.
             tag = fallback_tag(digest)
             try:
-                existing = json.loads(self.target.manifest(self.target_repository, tag)[0]).get("manifests") or []
+                existing = self.client.get_document(self.target, tag).document.get("manifests") or []
             except NotFoundError:
                 existing = []
-            index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": existing + missing}
-            body = json.dumps(index, separators=(",", ":")).encode()
-            self._manifest(tag, body, OCI_INDEX, "sha256:" + hashlib.sha256(body).hexdigest())
+            body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": existing + missing},
+                              separators=(",", ":")).encode()
+            self._manifest(tag, parse_document(body, str(self.target), None, OCI_INDEX))
 
     # --- an image -----------------------------------------------------------------------------------------
-    def read(self, tag: str) -> tuple[bytes, str, str]:
-        """The source's manifest for `tag`: (bytes, media type, digest)."""
-        return self.source.manifest(self.source_repository, tag)
+    def read(self, tag: str) -> Document:
+        """The source's manifest or index for `tag`."""
+        return self.client.get_document(self.source, tag)
 
-    def copy(self, tag: str, platforms: list[str] | None = None, top: tuple | None = None) -> dict:
+    def copy(self, tag: str, platforms: list[str] | None = None, top: Document | None = None) -> dict:
         """Copy `tag` (every platform, or those named like linux/amd64) and its signatures; the tag last."""
-        body, media_type, digest = top or self.read(tag)
-        document = json.loads(body)
-        copied_platforms, rewritten, source_digest = [], False, digest
-        if _is_index(media_type, document):
-            entries = list(document.get("manifests") or [])
+        top = top or self.read(tag)
+        source_digest = top.digest
+        copied_platforms, rewritten = [], False
+        if top.is_index:
+            entries = list(top.document.get("manifests") or [])
             chosen = entries
             if platforms:
                 chosen = [item for item in entries if _platform_text(item) in platforms or not is_image_entry(item)]
@@ -122,22 +128,22 @@ class ImageCopier:
                 absent = [platform for platform in platforms if platform not in found]
                 if absent:
                     raise PlatformNotFoundError("%s:%s has no build for %s (it has %s)" % (
-                        self.source_repository, tag, ", ".join(absent),
+                        self.source.repository, tag, ", ".join(absent),
                         ", ".join(_platform_text(item) for item in entries)))
             if chosen != entries:
-                body = json.dumps(dict(document, manifests=chosen), separators=(",", ":")).encode()
-                digest, rewritten = "sha256:" + hashlib.sha256(body).hexdigest(), True
+                body = json.dumps(dict(top.document, manifests=chosen), separators=(",", ":")).encode()
+                top, rewritten = parse_document(body, str(self.target), None, top.media_type), True
             for item in chosen:
                 self._image_manifest(item["digest"])
                 self._signatures(item["digest"])
                 if is_image_entry(item):
                     copied_platforms.append(_platform_text(item))
         else:
-            self._image_manifest(digest, (body, media_type, digest))
+            self._image_manifest(top.digest, top)
         if not rewritten:  # a rewritten index is not what was signed; its platform manifests' bundles are copied
             self._signatures(source_digest)
-        self._manifest(tag, body, media_type, digest)
-        return {"digest": digest, "source_digest": source_digest, "index_rewritten": rewritten,
+        self._manifest(tag, top)
+        return {"digest": top.digest, "source_digest": source_digest, "index_rewritten": rewritten,
                 "platforms": copied_platforms, "changed": self.changed,
                 "blobs_copied": len(self.blobs_copied), "bytes_copied": sum(blob["size"] for blob in self.blobs_copied),
                 "blobs_present": self.blobs_present, "manifests_copied": self.manifests_copied,

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.localai.gallery.plugins.module_utils.credentials import primary_registry
+from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
+    AllSourcesFailedError,
     BackendError,
     IntegrityRequiredError,
     NoSignatureError,
     SignatureError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import is_image_entry
-from ansible_collections.localai.gallery.plugins.module_utils.reference import apply_mirrors, parse_reference
-from ansible_collections.localai.gallery.plugins.module_utils.referrers import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import is_image_entry
+from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import first_answer, source_chain
+from ansible_collections.localai.gallery.plugins.module_utils.oci.referrers import (
     bundle_descriptors,
     fallback_tag,
     read_bundle,
@@ -171,18 +172,16 @@ class Pinner:
             return {"refusal": str(exc)}
 
     def _first_resolvable(self, chain: list[str]):
-        """The first image of the chain that answers: through the mirrors first, then upstream (as the hosts try)."""
-        failures = []
-        attempts = [(uri, apply_mirrors(parse_reference(uri), self.registry_mirrors)) for uri in chain]
-        if self.upstream_fallback:
-            attempts += [(uri, parse_reference(uri)) for uri, reference in attempts
-                         if str(reference) != str(parse_reference(uri))]
-        for uri, reference in attempts:
-            try:
-                return uri, reference, self.client.get_document(reference, reference.manifest_key)
-            except BackendError as exc:
-                failures.append("%s: %s" % (reference, exc))
-        raise BackendError("the controller cannot resolve the image to a digest: %s" % "; ".join(failures))
+        """(uri, reference, top document) of the first image of the chain that answers, in the hosts' order."""
+        def resolve(attempt):
+            return attempt.uri, attempt.reference, self.client.get_document(attempt.reference,
+                                                                             attempt.reference.manifest_key)
+        try:
+            return first_answer(source_chain(chain, self.registry_mirrors, self.upstream_fallback), resolve,
+                                name_each=True)
+        except AllSourcesFailedError as exc:
+            raise BackendError("the controller cannot resolve the image to a digest: %s"
+                               % "; ".join("%s: %s" % (source, error) for source, error in exc.attempts))
 
     def _signer(self, reference, digest: str, policy):
         """The signer of `digest` from the first bundle referrer that verifies; the first refusal otherwise."""

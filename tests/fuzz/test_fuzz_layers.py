@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from helpers.trees import extractor_at, snapshot
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed
+from ansible_collections.localai.gallery.plugins.module_utils.layer_streams import decompressed
 
 NAME = st.text(alphabet="abcxyz-_.", min_size=1, max_size=12).filter(lambda part: part not in (".", ".."))
 LONG_NAME = st.text(alphabet="abcdefghij", min_size=100, max_size=160)

@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from helpers.trees import extractor_at
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import (
     follow_to_platform,
     layers,
     parse_document,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.streams import ExactReader, decompressed
+from ansible_collections.localai.gallery.plugins.module_utils.layer_streams import ExactReader, decompressed
 
 AMD64 = {"os": "linux", "architecture": "amd64", "variant": None}
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import BackendInstaller
+from ansible_collections.localai.gallery.plugins.module_utils.install_plan import InstallPlanner
 from ansible_collections.localai.gallery.plugins.module_utils.capability import HostProbe
-from ansible_collections.localai.gallery.plugins.module_utils.credentials import Credentials
+from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import Credentials
 from ansible_collections.localai.gallery.plugins.module_utils.flow_install import InstallRequest, run_install
 from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import RemoveRequest, run_remove
 from ansible_collections.localai.gallery.plugins.module_utils.ownership import Ownership
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 
 # A host with no GPU tools: detection reads nothing of this machine's (the capability is given anyway).
@@ -51,7 +51,7 @@ class Engine:
                                   "capability": capability}, self.check_mode)
         client = RegistryClient(Credentials(*self.credentials), **self.client_options)
         with BackendStore(self.backends_path, self.lock_timeout) as store:
-            installer = BackendInstaller(store, client, self.mirrors, self.ownership, self.upstream_fallback)
+            installer = InstallPlanner(store, client, self.mirrors, self.ownership, self.upstream_fallback)
             return SimpleNamespace(**run_install(request, installer, NO_TOOLS_PROBE))
 
     def remove(self, name: str, capability: str = "default") -> SimpleNamespace:

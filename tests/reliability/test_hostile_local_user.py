@@ -322,9 +322,17 @@ BOMB = b"""- &a0 {name: x, v: [l, l, l, l, l, l, l, l, l, l]}
 - {name: boom, uri: quay.io/x/y:z, tags: [*a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8]}
 """
 BOMB_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from ansible_collections.localai.gallery.plugins.module_utils.errors import GalleryError
 from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import parse_gallery
+
+
+def peak_rss_kib():
+    # VmHWM belongs to this program's memory map; ru_maxrss would count the parent's from before exec.
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
 started = time.monotonic()
 try:
     parse_gallery(open(sys.argv[1], "rb").read(), "bomb", sys.argv[1])
@@ -332,7 +340,7 @@ try:
 except GalleryError as exc:
     message = str(exc)
 print(json.dumps({"message": message, "seconds": time.monotonic() - started,
-                  "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "max_rss_mib": peak_rss_kib() / 1024}))
 """
 
 

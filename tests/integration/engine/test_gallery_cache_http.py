@@ -60,8 +60,8 @@ def test_unreadable_gallery_names_gallery_and_what_was_found(server, tmp_path, p
 
 
 def test_credentials_in_a_gallery_url_stay_out_of_results_messages_and_the_cache(server, tmp_path):
-    from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import censored_args
-    from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, load_galleries, slim_entry
+    from ansible_collections.localai.gallery.plugins.module_utils.results import censored_args
+    from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import find_entry, load_galleries, slim_entry
 
     secret_url = server.url.replace("http://", "http://reader:s3cret-token@") + "/index.yaml"
     galleries = [{"name": "private", "url": secret_url}]
@@ -80,7 +80,7 @@ def test_credentials_in_a_gallery_url_stay_out_of_results_messages_and_the_cache
         for name in files:
             with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
                 assert "s3cret-token" not in handle.read(), name
-    assert "s3cret-token" not in str(censored_args({"name": "x", "galleries": galleries}))
+    assert "s3cret-token" not in str(censored_args({"name": "x", "galleries": galleries}, {}))
 
 
 def test_an_oversized_gallery_is_refused_while_it_streams(server, tmp_path, monkeypatch):

@@ -25,11 +25,11 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     PlatformNotFoundError,
     UnknownBackendError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.reference import parse_reference
-from ansible_collections.localai.gallery.plugins.module_utils.referrers import bundle_descriptors
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
-from ansible_collections.localai.gallery.plugins.plugin_utils.mirroring import Mirror, builds_for
-from ansible_collections.localai.gallery.plugins.plugin_utils.oci_endpoint import Endpoint
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import parse_reference
+from ansible_collections.localai.gallery.plugins.module_utils.oci.referrers import bundle_descriptors
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
+from ansible_collections.localai.gallery.plugins.action.backend_mirror import registry_client
+from ansible_collections.localai.gallery.plugins.plugin_utils.replication import Replicator, builds_for
 
 AMD64 = {"os": "linux", "architecture": "amd64"}
 ARM64 = {"os": "linux", "architecture": "arm64"}
@@ -43,14 +43,13 @@ def target(tmp_path):
     server.stop()
 
 
-def endpoints(**credentials):
-    """The action plugin's factory: the task's credentials for a role go only where they are bound."""
-    def endpoint(_registry, api_host, role, bound):
-        username, password = (credentials.get(role + "_username"), credentials.get(role + "_password")) if bound \
-            else (None, None)
-        return Endpoint(api_host, username, password, retries=0, timeout=10, ca_path=credentials.get(role + "_ca"),
-                        role=role)
-    return endpoint
+def replicator(target_host: str, check_mode: bool = False, builds: list | None = None, **options) -> Replicator:
+    """A Replicator wired as the action plugin wires it: one client, each credential bound to its registry."""
+    params = {"target": target_host, "source_username": None, "source_password": None, "target_username": None,
+              "target_password": None, "registry_auths": {}, "insecure_registries": [], "validate_certs": True,
+              "ca_path": None, "timeout": 10, "retries": 0}
+    params.update(options)
+    return Replicator(target_host, registry_client(params, builds or []), check_mode)
 
 
 def gallery(source: str, repository: str) -> list[dict]:
@@ -78,7 +77,7 @@ def test_a_meta_for_two_capabilities_copies_exactly_their_builds(registry, pushe
         push_multiarch(pusher, "mirror-meta/backends", "latest-" + build, build)
     builds = builds_for(gallery(registry.host, "mirror-meta/backends"), ["llama-cpp"], ["default", "nvidia-cuda-12"])
     assert [build["build"] for build in builds] == ["cpu-llama-cpp", "cuda12-llama-cpp"]
-    results = [Mirror(target.host, endpoints()).copy_build(build) for build in builds]
+    results = [replicator(target.host).copy_build(build) for build in builds]
     assert [result["target"] for result in results] == [
         "%s/mirror-meta/backends:latest-cpu-llama-cpp" % target.host,
         "%s/mirror-meta/backends:latest-cuda12-llama-cpp" % target.host]
@@ -89,13 +88,13 @@ def test_a_meta_for_two_capabilities_copies_exactly_their_builds(registry, pushe
 def test_a_multiarch_index_is_copied_byte_for_byte_and_a_second_run_moves_nothing(registry, pusher, target):
     digest = push_multiarch(pusher, "mirror-index/x", "latest-cpu-x", "v1")
     build = {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/mirror-index/x:latest-cpu-x" % registry.host}}
-    first = Mirror(target.host, endpoints()).copy_build(build)
+    first = replicator(target.host).copy_build(build)
     source = manifest_bytes(registry, "mirror-index/x", "latest-cpu-x")
     copied = manifest_bytes(target, "mirror-index/x", "latest-cpu-x")
     assert copied.content == source.content and copied.headers["Docker-Content-Digest"] == digest
     assert first["digest"] == digest and first["index_rewritten"] is False and first["blobs_copied"] == 4
     requests_before = len(target.request_lines())
-    second = Mirror(target.host, endpoints()).copy_build(build)
+    second = replicator(target.host).copy_build(build)
     assert second["changed"] is False and second["blobs_copied"] == 0 and second["bytes_copied"] == 0
     assert second["blobs_present"] == 4 and second["manifests_copied"] == []
     methods = {line.split('"')[1].split()[0] for line in target.request_lines()[requests_before:]}
@@ -105,12 +104,12 @@ def test_a_multiarch_index_is_copied_byte_for_byte_and_a_second_run_moves_nothin
 def test_a_target_missing_one_blob_gets_only_that_blob(registry, pusher, target):
     push_multiarch(pusher, "mirror-gap/x", "t", "v1")
     build = {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/mirror-gap/x:t" % registry.host}}
-    Mirror(target.host, endpoints()).copy_build(build)
+    replicator(target.host).copy_build(build)
     index = json.loads(manifest_bytes(target, "mirror-gap/x", "t").content)
     amd64 = json.loads(manifest_bytes(target, "mirror-gap/x", index["manifests"][0]["digest"]).content)
     layer = amd64["layers"][0]
     assert requests.delete("%s/v2/mirror-gap/x/blobs/%s" % (target.url, layer["digest"]), timeout=10).status_code == 202
-    again = Mirror(target.host, endpoints()).copy_build(build)
+    again = replicator(target.host).copy_build(build)
     assert again["changed"] is True and again["blobs_copied"] == 1 and again["bytes_copied"] == layer["size"]
     assert again["manifests_copied"] == []
 
@@ -118,19 +117,19 @@ def test_a_target_missing_one_blob_gets_only_that_blob(registry, pusher, target)
 def test_only_the_platforms_asked_for_make_a_new_index_and_the_result_says_so(registry, pusher, target):
     digest = push_multiarch(pusher, "mirror-platforms/x", "t", "v1")
     build = {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/mirror-platforms/x:t" % registry.host}}
-    result = Mirror(target.host, endpoints()).copy_build(build, ["linux/amd64"])
+    result = replicator(target.host).copy_build(build, ["linux/amd64"])
     assert result["index_rewritten"] is True and result["digest"] != digest and result["source_digest"] == digest
     assert result["platforms"] == ["linux/amd64"]
     listed = json.loads(manifest_bytes(target, "mirror-platforms/x", "t").content)["manifests"]
     assert [item["platform"]["architecture"] for item in listed] == ["amd64"]
     with pytest.raises(PlatformNotFoundError, match=r"has no build for linux/s390x \(it has linux/amd64, linux/arm64\)"):
-        Mirror(target.host, endpoints()).copy_build(build, ["linux/s390x"])
+        replicator(target.host).copy_build(build, ["linux/s390x"])
 
 
 def test_check_mode_lists_what_would_be_copied_and_writes_nothing(registry, pusher, target):
     pusher.push_backend("mirror-check/x", "t", "v1")
     build = {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/mirror-check/x:t" % registry.host}}
-    result = Mirror(target.host, endpoints(), check_mode=True).copy_build(build)
+    result = replicator(target.host, check_mode=True).copy_build(build)
     assert result["changed"] is True and len(result["would_copy"]) == 2
     assert result["bytes_copied"] == sum(blob["size"] for blob in result["would_copy"]) > 0
     assert manifest_bytes(target, "mirror-check/x", "t").status_code == 404
@@ -141,8 +140,8 @@ def test_a_tampered_source_blob_is_refused_and_nothing_is_tagged(registry, pushe
     with FaultProxy(registry.host) as proxy:
         proxy.corrupt_blobs = True
         build = {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/mirror-tampered/x:t" % proxy.host}}
-        with pytest.raises(DigestMismatchError, match="does not match its digest"):
-            Mirror(target.host, endpoints()).copy_build(build)
+        with pytest.raises(DigestMismatchError, match="is corrupt: its content hashes to"):
+            replicator(target.host).copy_build(build)
     assert manifest_bytes(target, "mirror-tampered/x", "t").status_code == 404
 
 
@@ -150,7 +149,7 @@ def test_signature_referrers_come_along_and_are_found_in_the_target(registry, pu
     image = pusher.push_backend("mirror-signed/x", "t", "v1")
     referrer = pusher.attach_bundle("mirror-signed/x", image, b'{"mediaType": "application/vnd.dev.sigstore.bundle"}')
     build = {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/mirror-signed/x:t" % registry.host}}
-    result = Mirror(target.host, endpoints()).copy_build(build)
+    result = replicator(target.host).copy_build(build)
     assert result["signatures_copied"] == [referrer]
     found = bundle_descriptors(RegistryClient(), parse_reference("%s/mirror-signed/x:t" % target.host), image["digest"])
     assert [descriptor["digest"] for descriptor in found] == [referrer]
@@ -159,7 +158,7 @@ def test_signature_referrers_come_along_and_are_found_in_the_target(registry, pu
 def test_install_through_the_mirror_records_the_digest_localai_would(registry, pusher, target, backends_path):
     digest = push_multiarch(pusher, "mirror-install/x", "latest-cpu-x", "v1")
     uri = "%s/mirror-install/x:latest-cpu-x" % registry.host
-    result = Mirror(target.host, endpoints()).copy_build({"backend": "x", "build": "x", "entry": {"name": "x", "uri": uri}})
+    result = replicator(target.host).copy_build({"backend": "x", "build": "x", "entry": {"name": "x", "uri": uri}})
     registry.stop()  # air-gapped: only the mirror answers now
     try:
         Engine(backends_path, {registry.host: target.host}, wanted_platform=dict(AMD64, variant=None),
@@ -175,26 +174,25 @@ def test_sources_are_tried_in_install_order_and_each_failure_is_named(registry, 
     closed = "127.0.0.1:%d" % free_port()
     entry = {"name": "x", "uri": "%s/mirror-chain/x:latest-cpu-x" % registry.host,
              "mirrors": ["%s/mirror-chain/x:latest-cpu-x" % closed]}
-    result = Mirror(target.host, endpoints()).copy_build({"backend": "x", "build": "x", "entry": entry})
+    result = replicator(target.host).copy_build({"backend": "x", "build": "x", "entry": entry})
     assert result["source"] == "%s/mirror-chain/x:master-cpu-x" % registry.host
     assert result["target"] == "%s/mirror-chain/x:master-cpu-x" % target.host
     entry["uri"] = "%s/mirror-chain/y:latest-cpu-x" % registry.host
     with pytest.raises(AllSourcesFailedError) as failure:
-        Mirror(target.host, endpoints()).copy_build({"backend": "x", "build": "x", "entry": entry})
+        replicator(target.host).copy_build({"backend": "x", "build": "x", "entry": entry})
     message = str(failure.value)
     assert "every source failed (4 tried)" in message and "%s/mirror-chain/y:latest-cpu-x: " % registry.host in message
-    assert "%s/mirror-chain/x:latest-cpu-x: " % closed in message and "cannot be reached" in message
+    assert "%s/mirror-chain/x:latest-cpu-x: " % closed in message and "is unreachable" in message
 
 
 def test_a_target_that_refuses_the_push_fails_in_one_line(registry, pusher, auth_registry):
     pusher.push_backend("mirror-refused/x", "t", "v1")
     build = {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/mirror-refused/x:t" % registry.host}}
-    with pytest.raises(AuthenticationError, match=r"blob sha256:[0-9a-f]+ in mirror-refused/x on 127.0.0.1:\d+: "
-                       r"127.0.0.1:\d+ asks for credentials that were not given or were refused \(give "
-                       r"target_username and target_password\)"):
-        Mirror(auth_registry.host, endpoints(target_ca=auth_registry.ca_path)).copy_build(build)
-    result = Mirror(auth_registry.host, endpoints(target_username=REGISTRY_USER, target_password=REGISTRY_PASSWORD,
-                                                  target_ca=auth_registry.ca_path)).copy_build(build)
+    with pytest.raises(AuthenticationError, match=r"registry 127.0.0.1:\d+ requires authentication \(HTTP 401\) and "
+                       r"this task has no credentials for it"):
+        replicator(auth_registry.host, ca_path=auth_registry.ca_path).copy_build(build)
+    result = replicator(auth_registry.host, target_username=REGISTRY_USER, target_password=REGISTRY_PASSWORD,
+                        ca_path=auth_registry.ca_path).copy_build(build)
     assert result["changed"] is True
 
 
@@ -217,12 +215,12 @@ def test_a_target_with_bearer_tokens_gets_a_push_token_before_the_streamed_uploa
     try:
         pusher.push_backend("mirror-token/x", "t", "v1")
         build = {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/mirror-token/x:t" % registry.host}}
-        result = Mirror(guarded.host, endpoints(target_username="alice", target_password="alice-pass")).copy_build(build)
+        result = replicator(guarded.host, target_username="alice", target_password="alice-pass").copy_build(build)
         assert result["changed"] is True and result["blobs_copied"] == 2
         assert any("push" in ",".join(item["scope"]) and item["user"] == "alice" and item["status"] == 200
                    for item in tokens.requests)
         with pytest.raises(AuthenticationError):
-            Mirror(guarded.host, endpoints(target_username="alice", target_password="wrong")).copy_build(
+            replicator(guarded.host, target_username="alice", target_password="wrong").copy_build(
                 {"backend": "y", "build": "y", "entry": {"name": "y", "uri": "%s/mirror-token/x:t" % registry.host}})
     finally:
         guarded.stop()

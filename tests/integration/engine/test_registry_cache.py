@@ -18,8 +18,8 @@ from helpers.engine import Engine
 from helpers.images import Pusher, backend_files, entry
 from helpers.registry_server import RegistryServer
 from ansible_collections.localai.gallery.plugins.module_utils.errors import AllSourcesFailedError
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
-from ansible_collections.localai.gallery.plugins.plugin_utils.mirror_warming import MirrorWarmer, one_pin
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
+from ansible_collections.localai.gallery.plugins.plugin_utils.cache_warming import CacheWarmer, one_pin
 from ansible_collections.localai.gallery.plugins.plugin_utils.pinning import Pinner
 from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
 
@@ -146,7 +146,7 @@ def test_a_warmed_cache_downloads_each_blob_once_for_a_fleet_pulling_at_once(ups
     image = push_backend(upstream, "latest-cpu-x", model_bytes=16 << 20)
     mirrors = {upstream.host: cache.host}
     pin = {"uri": uri(upstream, "latest-cpu-x"), "digest": image["digest"]}
-    warmed = MirrorWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"), mirrors).warm(pin, AMD64)
+    warmed = CacheWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"), mirrors).warm(pin, AMD64)
     assert warmed == {"reference": "%s/%s@%s" % (cache.host, REPOSITORY, image["digest"]), "blobs_fetched": 3,
                       "blobs_stored": 0, "bytes_read_whole": 0}  # config and two layers, none read through
     concurrent_installs(upstream, cache, tmp_path, 6, "latest-cpu-x")
@@ -158,9 +158,9 @@ def test_a_warmed_cache_downloads_each_blob_once_for_a_fleet_pulling_at_once(ups
     assert sum(sent for _digest, sent in upstream_blob_gets(upstream)) < 1.5 * image_bytes
 
     cache_requests = len(cache.request_lines())
-    again = MirrorWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"), mirrors).warm(pin, AMD64)
+    again = CacheWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"), mirrors).warm(pin, AMD64)
     assert again == warmed and len(cache.request_lines()) == cache_requests  # once per run: no request at all
-    next_run = MirrorWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-2"), mirrors).warm(pin, AMD64)
+    next_run = CacheWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-2"), mirrors).warm(pin, AMD64)
     assert (next_run["blobs_stored"], next_run["blobs_fetched"]) == (3, 0)  # one-byte range answers only
     assert whole_blob_gets(upstream, image).count(model) == 1
 
@@ -179,14 +179,14 @@ def test_warming_an_index_fetches_this_platform_only(upstream, cache, tmp_path):
     amd64, arm64 = push_backend(upstream, None, "amd64"), push_backend(upstream, None, "arm64")
     index = pusher.push_index(REPOSITORY, "latest-cpu-x", [amd64, arm64])
     pin = {"uri": uri(upstream, "latest-cpu-x"), "digest": index}
-    warmer = MirrorWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"),
+    warmer = CacheWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"),
                           {upstream.host: cache.host})
     assert warmer.warm(pin, ARM64)["blobs_fetched"] == 3
     fetched = set(whole_blob_gets(upstream, arm64))
     assert {layer["digest"] for layer in arm64["layers"]} == fetched
     assert not {layer["digest"] for layer in amd64["layers"]} & {digest for digest, _sent in upstream_blob_gets(upstream)}
     # Without the host's platform (backend_facts not gathered), every platform is warmed: here, amd64's as well.
-    next_run = MirrorWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-2"),
+    next_run = CacheWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-2"),
                             {upstream.host: cache.host}).warm(pin, None)
     assert (next_run["blobs_fetched"], next_run["blobs_stored"]) == (3, 3)
     assert {layer["digest"] for layer in amd64["layers"]} == set(whole_blob_gets(upstream, amd64))
@@ -195,7 +195,7 @@ def test_warming_an_index_fetches_this_platform_only(upstream, cache, tmp_path):
 def test_warming_a_cache_that_is_down_is_a_warning(upstream, cache, tmp_path):
     image = push_backend(upstream, "latest-cpu-x")
     cache.stop()
-    warmer = MirrorWarmer(RegistryClient(timeout=5, retries=0), RunCache("warm", str(tmp_path / "run"), "run-1"),
+    warmer = CacheWarmer(RegistryClient(timeout=5, retries=0), RunCache("warm", str(tmp_path / "run"), "run-1"),
                           {upstream.host: cache.host})
     warmed = warmer.warm({"uri": uri(upstream, "latest-cpu-x"), "digest": image["digest"]}, AMD64)
     assert warmed == {"warning": "could not warm registry mirror %s/%s@%s for linux/amd64: registry %s is "
@@ -207,7 +207,7 @@ def test_warming_a_cache_that_is_down_is_a_warning(upstream, cache, tmp_path):
 
 def test_nothing_is_warmed_without_a_mirror_or_without_one_pin(upstream, tmp_path):
     image = push_backend(upstream, "latest-cpu-x")
-    warmer = MirrorWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"), {"quay.io": "cache:5000"})
+    warmer = CacheWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"), {"quay.io": "cache:5000"})
     assert warmer.warm({"uri": uri(upstream, "latest-cpu-x"), "digest": image["digest"]}, AMD64) == {}
     assert not upstream_blob_gets(upstream)
     pin = {"uri": "quay.io/x/y:z", "digest": image["digest"]}
@@ -223,8 +223,8 @@ def test_the_cache_signs_in_to_a_token_upstream_for_hosts_without_credentials(re
     username/password), the hosts hold none. docker-registry 2.8 sends proxy credentials to token realms only
     (registry/proxy/proxyregistry.go, configureAuth), so a Basic-auth upstream cannot be proxied with credentials."""
     from helpers.token_server import TokenServer
-    from ansible_collections.localai.gallery.plugins.plugin_utils.mirroring import Mirror
-    from ansible_collections.localai.gallery.plugins.plugin_utils.oci_endpoint import Endpoint
+    from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import Credentials
+    from ansible_collections.localai.gallery.plugins.plugin_utils.replication import Replicator
 
     tokens = TokenServer(str(tmp_path / "tokens"), users={"alice": "alice-pass"})
     private = RegistryServer(str(tmp_path / "private"), token_auth=tokens.registry_auth()).start()
@@ -232,8 +232,8 @@ def test_the_cache_signs_in_to_a_token_upstream_for_hosts_without_credentials(re
                                                            "password": "alice-pass"}).start()
     try:
         pusher.push_backend("cache-token/x", "t", "v1")
-        copied = Mirror(private.host, lambda _registry, api_host, role, _bound: Endpoint(
-            api_host, "alice", "alice-pass", role=role)).copy_build(
+        client = RegistryClient(Credentials({private.host: {"username": "alice", "password": "alice-pass"}}))
+        copied = Replicator(private.host, client).copy_build(
             {"backend": "x", "build": "x", "entry": {"name": "x", "uri": "%s/cache-token/x:t" % registry.host}})
         change = Engine(backends_path, {private.host: cache.host}, upstream_fallback=False).install(
             "cpu-x", ["%s/cache-token/x:t" % private.host])

@@ -16,7 +16,7 @@ import pytest
 from helpers.hostile_registry import HostileRegistry
 from helpers.images import backend_files
 from helpers.sigstore_instance import SigstoreInstance
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 from ansible_collections.localai.gallery.plugins.plugin_utils.pinning import Pinner
 from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
 

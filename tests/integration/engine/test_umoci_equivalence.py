@@ -13,7 +13,7 @@ import pytest
 
 from helpers.images import entry
 from helpers.trees import snapshot
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 from ansible_collections.localai.gallery.plugins.module_utils.sources import ImageSource
 
 pytestmark = pytest.mark.skipif(not (shutil.which("skopeo") and shutil.which("umoci")), reason="needs skopeo and umoci")

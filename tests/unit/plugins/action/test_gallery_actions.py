@@ -13,7 +13,7 @@ from ansible.parsing.dataloader import DataLoader
 
 from ansible_collections.localai.gallery.plugins.action import backend_facts as facts_action
 from ansible_collections.localai.gallery.plugins.action import backend_install as install_action
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import validate_certs_option
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import validate_certs_option
 
 GALLERY = """
 - &meta

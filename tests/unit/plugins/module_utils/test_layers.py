@@ -14,7 +14,7 @@ import pytest
 from helpers.images import compress, entry, tar_bytes
 from helpers.trees import extractor_at, snapshot as tree
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, NoSpaceError, UnsafeEntryError
-from ansible_collections.localai.gallery.plugins.module_utils.streams import decompressed, layer_stream
+from ansible_collections.localai.gallery.plugins.module_utils.layer_streams import decompressed, layer_stream
 
 
 def chunks_of(data: bytes, size: int = 7000):

@@ -17,6 +17,7 @@ import os
 import pytest
 
 from helpers import localai_rules
+from helpers.engine import Engine
 from helpers.trees import listing, read_metadata_at, removal_plan
 
 from ansible_collections.localai.gallery.plugins.module_utils.capability import (
@@ -24,8 +25,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     detect_capability,
     preference_tokens,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import (
-    BackendInstaller,
+from ansible_collections.localai.gallery.plugins.module_utils.install_plan import (
+    InstallPlanner,
     ConcreteBackend,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
@@ -42,10 +43,10 @@ from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution im
     is_meta,
     resolve_meta,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RegistryClient
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
 from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import check_upgrades
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, meta_candidates
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import find_entry, meta_candidates
 from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import parse_gallery
 
 GIB = 1024 ** 3
@@ -421,14 +422,13 @@ def test_find_gallery_element(source, name, found):
 
 
 # --- metadata.json written at install (InstallBackend / InstallBackendFromGallery) ---------------------
-def _install_from_directory(tmp_path, name, metadata):
+def _install_from_directory(tmp_path, name, metadata, capability="default"):
     source = tmp_path / ("src-" + name)
     source.mkdir()
     (source / "run.sh").write_text("#!/bin/sh\necho ok")
     backends = tmp_path / "backends"
-    installer = BackendInstaller(BackendStore(str(backends)), RegistryClient())
-    installer.install(ConcreteBackend(name, [str(source)], alias=metadata.get("alias", ""),
-                                      version=metadata.get("version", "")))
+    Engine(str(backends)).install(name, [str(source)], {"alias": metadata.get("alias", ""),
+                                                        "version": metadata.get("version", "")}, capability=capability)
     return read_metadata_at(backends / name), str(source)
 
 
@@ -459,9 +459,9 @@ def test_metadata_alias(tmp_path):
 def test_meta_metadata_records_the_concretes_version(tmp_path):
     """core/gallery/backends.go:253-258 metaMetadata{MetaBackendFor, Name, GalleryURL, InstalledAt,
     Version: bestBackend.Version}."""
-    _install_from_directory(tmp_path, "cuda12-x", {"version": "3.1"})
+    _install_from_directory(tmp_path, "cuda12-x", {"version": "3.1"}, "nvidia-cuda-12")
     store = BackendStore(str(tmp_path / "backends"))
-    installer = BackendInstaller(store, RegistryClient())
+    installer = InstallPlanner(store, RegistryClient())
     with store.locked():
         concrete = ConcreteBackend("cuda12-x", ["/src"], gallery_url="https://g/index.yaml", version="3.1")
         installer.apply(installer.plan_meta("x", concrete))

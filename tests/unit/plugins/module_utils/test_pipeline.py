@@ -14,7 +14,8 @@ import time
 import pytest
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import CorruptLayerError, DigestMismatchError
-from ansible_collections.localai.gallery.plugins.module_utils.streams import layer_stream, verified
+from ansible_collections.localai.gallery.plugins.module_utils.layer_streams import layer_stream
+from ansible_collections.localai.gallery.plugins.module_utils.oci.digests import verified
 
 PAYLOAD = os.urandom(3 << 20) + b"x" * (5 << 20)
 

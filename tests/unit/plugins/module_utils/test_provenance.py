@@ -11,7 +11,7 @@ import os
 from helpers.trees import listing
 
 from ansible_collections.localai.gallery.plugins.module_utils import provenance
-from ansible_collections.localai.gallery.plugins.module_utils.backend_installer import (
+from ansible_collections.localai.gallery.plugins.module_utils.install_plan import (
     ConcreteBackend,
     fallback_uris,
     pinned_uris,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import InvalidReferenceError
-from ansible_collections.localai.gallery.plugins.module_utils.reference import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import (
     apply_mirrors,
     is_image_reference,
     parse_reference,

@@ -28,7 +28,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     UnreadableBundleError,
     VerificationPolicyError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.referrers import fallback_tag, is_bundle_artifact
+from ansible_collections.localai.gallery.plugins.module_utils.oci.referrers import fallback_tag, is_bundle_artifact
 from ansible_collections.localai.gallery.plugins.plugin_utils import signatures
 from ansible_collections.localai.gallery.plugins.plugin_utils.signatures import SignerPolicy, verify_bundle
 

@@ -22,7 +22,7 @@ import os
 from urllib.parse import urlparse
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import AuthenticationError, InvalidReferenceError
-from ansible_collections.localai.gallery.plugins.module_utils.reference import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import (
     apply_mirrors,
     canonical_registry,
     host_without_port,

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 from ansible_collections.localai.gallery.plugins.module_utils.uris import fallback_uris
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
-    AllSourcesFailedError,
     BackendError,
     InvalidReferenceError,
     RegistryError,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import is_meta, resolve_meta
-from ansible_collections.localai.gallery.plugins.module_utils.reference import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import (
     apply_mirrors,
     is_image_reference,
     parse_reference,
 )
-from ansible_collections.localai.gallery.plugins.plugin_utils.catalogue import find_entry, meta_candidates
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import find_entry, meta_candidates
+from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import first_answer, source_chain
 from ansible_collections.localai.gallery.plugins.plugin_utils.image_copy import ImageCopier
 
 
@@ -64,40 +64,34 @@ def image_sources(entry: dict) -> list[str]:
     return [item for item in fallback_uris(uri, entry.get("mirrors")) if is_image_reference(item)]
 
 
-class Mirror:
-    """Copies builds into `target` (`host[/path-prefix]`); `endpoint(registry, api_host, role, bound)` opens a
-    registry, with the task's source credentials only where `bound` (the build's primary registry)."""
+def bound_registries(builds: list[dict]) -> set[str]:
+    """The primary registries of the builds: where backend_mirror's source_username/password may go."""
+    return {parse_reference(build["entry"]["uri"]).registry for build in builds}
 
-    def __init__(self, target: str, endpoint, check_mode: bool = False) -> None:
+
+class Replicator:
+    """Copies builds into `target` (`host[/path-prefix]`) through one RegistryClient, whose credentials each go to
+    their own registry (the action binds them)."""
+
+    def __init__(self, target: str, client, check_mode: bool = False) -> None:
         self.target = target.strip().rstrip("/")
-        self.endpoint = endpoint
+        self.client = client
         self.check_mode = check_mode
-        self._endpoints: dict = {}
-
-    def _open(self, reference, role: str, bound: bool):
-        key = (reference.api_host, role, bound)
-        if key not in self._endpoints:
-            self._endpoints[key] = self.endpoint(reference.registry, reference.api_host, role, bound)
-        return self._endpoints[key]
 
     def copy_build(self, build: dict, platforms: list[str] | None = None) -> dict:
+        """Read the build from the first of its sources that has it (install's order), copy it, tag it last."""
         primary = parse_reference(build["entry"]["uri"])
-        sources = image_sources(build["entry"])
-        target = self._open(apply_mirrors(primary, {primary.registry: self.target}), "target", True)
-        attempts = []
-        for uri in sources:
-            source = parse_reference(uri)
+
+        def read(attempt):
+            source = attempt.reference
             destination = apply_mirrors(primary.with_tag(source.tag or "latest"), {primary.registry: self.target})
-            reference = source.digest or source.tag or "latest"
-            try:
-                copier = ImageCopier(self._open(source, "source", source.registry == primary.registry),
-                                     source.repository, target,
-                                     destination.repository, self.check_mode)
-                top = copier.read(reference)
-            except RegistryError as exc:  # this source does not have it, or cannot be reached: the next one
-                attempts.append((uri, exc))
-                continue
-            copied = copier.copy(reference, platforms, top)
-            return dict(copied, backend=build["backend"], build=build["build"], source=uri,
-                        source_registry=primary.registry, target=str(destination.with_tag(source.tag or "latest")))
-        raise AllSourcesFailedError(attempts)
+            copier = ImageCopier(self.client, source, destination, self.check_mode)
+            return attempt, copier, copier.read(source.manifest_key)
+
+        # A source that does not have it, or cannot be reached, is followed by the next one; a failed copy is not.
+        attempt, copier, top = first_answer(source_chain(image_sources(build["entry"]), None, False), read,
+                                            (RegistryError,), name_each=True)
+        source = attempt.reference
+        copied = copier.copy(source.manifest_key, platforms, top)
+        return dict(copied, backend=build["backend"], build=build["build"], source=attempt.uri,
+                    source_registry=primary.registry, target=str(copier.target.with_tag(source.tag or "latest")))

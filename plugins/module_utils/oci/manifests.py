@@ -43,12 +43,13 @@ _MACHINE_TO_ARCH = {
 
 
 class Document:
-    """One parsed manifest or index: its JSON object, its kind (index or not) and the digest of its bytes."""
+    """One parsed manifest or index: its JSON object, its kind (index or not), its bytes and their digest."""
 
-    def __init__(self, document: dict, media_type: str, digest: str) -> None:
+    def __init__(self, document: dict, media_type: str, digest: str, body: bytes = b"") -> None:
         self.document = document
         self.media_type = media_type
         self.digest = digest
+        self.body = body
 
     @property
     def is_index(self) -> bool:
@@ -91,7 +92,7 @@ def parse_document(body: bytes, label: str, expected_digest: str | None = None,
     media_type = document.get("mediaType") or content_type.split(";")[0].strip()
     if media_type not in INDEX_TYPES + MANIFEST_TYPES:
         media_type = OCI_INDEX if "manifests" in document else OCI_MANIFEST
-    parsed = Document(document, media_type, digest)
+    parsed = Document(document, media_type, digest, body)
     if parsed.is_index:
         _descriptors(document, "manifests", label)
     else:

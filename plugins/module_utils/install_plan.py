@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from ansible_collections.localai.gallery.plugins.module_utils import ownership as owners
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
-    AllSourcesFailedError,
     DigestMismatchError,
     InvalidBackendError,
     MetadataError,
@@ -29,9 +28,10 @@ from ansible_collections.localai.gallery.plugins.module_utils.metadata import (
     read_metadata,
     replace_metadata,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.reference import parse_reference
-from ansible_collections.localai.gallery.plugins.module_utils.registry import RemoteRevision
-from ansible_collections.localai.gallery.plugins.module_utils.sources import open_source, with_upstream_fallback
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import parse_reference
+from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RemoteRevision
+from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import first_answer, source_chain
+from ansible_collections.localai.gallery.plugins.module_utils.sources import open_source
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, is_runnable_at
 from ansible_collections.localai.gallery.plugins.module_utils.uris import IMAGE, classify, fallback_uris
 
@@ -128,7 +128,7 @@ class Change:
         return items
 
 
-class BackendInstaller:
+class InstallPlanner:
     """Plans and applies changes to backend directories of one store."""
 
     def __init__(self, store: BackendStore, client, registry_mirrors: dict[str, str] | None = None,
@@ -141,20 +141,14 @@ class BackendInstaller:
         self.warnings: list[str] = []
 
     # --- planning (no writes) -----------------------------------------------------------------------
-    def _sources(self, backend: ConcreteBackend):
+    def _sources(self, backend: ConcreteBackend) -> list:
+        """The source of each attempt of the chain (oci/source_chain.py), in order."""
         verified_manifests = (backend.pin or {}).get("verified_manifests")
-        sources = [open_source(uri, self.client, self.registry_mirrors, backend.sha256, verified_manifests)
-                   for uri in backend.uris]
-        return with_upstream_fallback(sources, self.client) if self.upstream_fallback else sources
+        return [open_source(attempt, self.client, backend.sha256, verified_manifests)
+                for attempt in source_chain(backend.uris, self.registry_mirrors, self.upstream_fallback)]
 
     def _current_revision(self, backend: ConcreteBackend):
-        attempts = []
-        for source in self._sources(backend):
-            try:
-                return source.current_revision()
-            except _SOURCE_FAILURES as exc:
-                attempts.append((str(source), exc))
-        raise attempts[0][1] if len(attempts) == 1 else AllSourcesFailedError(attempts)
+        return first_answer(self._sources(backend), lambda source: source.current_revision(), _SOURCE_FAILURES)
 
     def _repair(self, change: Change, backend_fd: int) -> Change:
         """Turn an unchanged plan into a repair when ownership or run.sh mode differ from what is wanted."""
@@ -277,32 +271,16 @@ class BackendInstaller:
         return change
 
     def _install_from_sources(self, change: Change, backend: ConcreteBackend) -> Change:
-        attempts = []
-        for source in self._sources(backend):
-            try:
-                with self.store.staging(backend.name) as staged:
-                    digest = source.fill(staged.fd)
-                    written = backend.metadata(digest)
-                    self.store.commit(backend.name, staged, written, ownership=self.ownership)
-            except _SOURCE_FAILURES as exc:
-                attempts.append((str(source), exc))
-                continue
+        def install(source) -> Change:
+            with self.store.staging(backend.name) as staged:
+                digest = source.fill(staged.fd)
+                written = backend.metadata(digest)
+                self.store.commit(backend.name, staged, written, ownership=self.ownership)
             self.warnings.extend(source.warnings)
             change.after, change.source = written, str(source)
             change.revision = None  # the digest is now what metadata.json records
             return change
-        raise attempts[0][1] if len(attempts) == 1 else AllSourcesFailedError(attempts)
-
-    def install(self, backend: ConcreteBackend, state: str = "present", force: bool = False) -> Change:
-        """One concrete backend, no meta: plan; when something must change, re-plan and apply under the lock."""
-        change = self.plan(backend, state, force)
-        if not change.changed:
-            self.store.recover_leftovers()
-            return change
-        with self.store.locked():
-            if not force:  # another run may have done it while this one waited; reuse what the registry said
-                change = self.plan(backend, state, False, change.revision)
-            return self.apply(change, backend)
+        return first_answer(self._sources(backend), install, _SOURCE_FAILURES)
 
 
 def _id_text(value: int | None) -> str:

@@ -19,7 +19,8 @@ import time
 from ansible_collections.localai.gallery.plugins.module_utils.errors import ManifestError, StalledTransferError
 
 MIN_BYTES_PER_WINDOW = 1024
-READ_SIZE = 1 << 20
+# The size of the pieces bytes move in, from the socket to the disk (reads, inflated output, file reads).
+CHUNK_SIZE = 1 << 20
 RETRY_STATUS = (429, 503)
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer is answered with a clear failure instead
 
@@ -45,7 +46,7 @@ class SpeedGuard:
         self.window_start, self.window_bytes = now, 0
 
 
-def chunks(response, guard: SpeedGuard, size: int = READ_SIZE):
+def chunks(response, guard: SpeedGuard, size: int = CHUNK_SIZE):
     """Yield pieces of up to `size` bytes as they arrive.
 
     Each receive (read1) is shown to the guard, so a drip is seen as it drips; receives are gathered up to

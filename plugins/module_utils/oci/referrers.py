@@ -20,14 +20,14 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     RegistryUnavailableError,
     UnreadableBundleError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import (
     OCI_INDEX,
     Document,
     layers,
     parse_document,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.reference import ImageReference
-from ansible_collections.localai.gallery.plugins.module_utils.transfer import SpeedGuard, read_limited
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import ImageReference
+from ansible_collections.localai.gallery.plugins.module_utils.oci.responses import SpeedGuard, read_limited
 
 BUNDLE_ARTIFACT_PREFIX = "application/vnd.dev.sigstore.bundle."
 MAX_BUNDLE_BYTES = 1 << 20
@@ -68,12 +68,15 @@ def _referrers_tag(client, reference: ImageReference, digest: str) -> Document |
     return document if document.is_index else None
 
 
+def referrer_descriptors(client, reference: ImageReference, digest: str) -> list[dict]:
+    """Every referrer descriptor of `digest`: the referrers API first, then the fallback tag's index."""
+    index = _referrers_api(client, reference, digest) or _referrers_tag(client, reference, digest)
+    return list(index.document["manifests"]) if index is not None else []
+
+
 def bundle_descriptors(client, reference: ImageReference, digest: str) -> list[dict]:
     """The referrer descriptors of `digest` that are Sigstore bundles, API first, then the fallback tag."""
-    index = _referrers_api(client, reference, digest) or _referrers_tag(client, reference, digest)
-    if index is None:
-        return []
-    return [descriptor for descriptor in index.document["manifests"]
+    return [descriptor for descriptor in referrer_descriptors(client, reference, digest)
             if is_bundle_artifact(descriptor.get("artifactType"))]
 
 

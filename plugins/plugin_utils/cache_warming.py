@@ -28,15 +28,15 @@ import struct
 import time
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import (
     describe_platform,
     follow_to_platform,
     is_image_entry,
     layers,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.reference import apply_mirrors, parse_reference
-from ansible_collections.localai.gallery.plugins.module_utils.streams import verified
-from ansible_collections.localai.gallery.plugins.module_utils.transfer import SpeedGuard, chunks
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import apply_mirrors, parse_reference
+from ansible_collections.localai.gallery.plugins.module_utils.oci.digests import verified
+from ansible_collections.localai.gallery.plugins.module_utils.oci.responses import SpeedGuard, chunks
 
 FIRST_POLL_SECONDS = 0.5
 MAX_POLL_SECONDS = 3.0
@@ -64,7 +64,7 @@ def one_pin(module_args: dict) -> dict | None:
     return pins[0] if len(pins) == 1 else None
 
 
-class MirrorWarmer:
+class CacheWarmer:
     """Warms the registry mirror of each pinned image, once per run and platform."""
 
     def __init__(self, client, cache, registry_mirrors: dict | None) -> None:

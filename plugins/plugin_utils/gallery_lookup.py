@@ -16,11 +16,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import UnknownBackendError
-from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import (
-    DEFAULT_GALLERIES,
-    GalleryCache,
-    redact_url,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.results import redact_url
+from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_cache import DEFAULT_GALLERIES, GalleryCache
 
 # What the targets need of an entry to install it, and to decide an upgrade.
 INSTALL_FIELDS = ("name", "alias", "uri", "mirrors", "capabilities", "version", "sha256")

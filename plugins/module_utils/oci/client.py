@@ -1,31 +1,34 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A small OCI distribution client: auth, manifest negotiation, platform choice, verified blob streams."""
+"""The OCI distribution client of both sides (targets install with it, the controller pins, warms caches and
+replicates with it): HTTP with TLS options, bounded retries and precise errors; manifests and platform choice;
+blobs hashed while they stream and resumed with Range. Authorization is `auth.py`'s; writes are `uploads.py`'s."""
 
 from __future__ import annotations
 
 import http.client
-import json
-import re
 import time
 import urllib.error
 from typing import NamedTuple
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlparse
 
 from ansible.module_utils.urls import Request
 
-from ansible_collections.localai.gallery.plugins.module_utils.credentials import Credentials
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AuthenticationError,
     AuthorizationError,
     BackendError,
+    MirrorPushError,
     NotFoundError,
     PlatformNotFoundError,
     RegistryError,
     RegistryUnavailableError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.auth import Authorizer
+from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import Credentials
+from ansible_collections.localai.gallery.plugins.module_utils.oci.digests import verified
+from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import (
     ACCEPT,
     MAX_MANIFEST_BYTES,
     Document,
@@ -35,9 +38,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.manifests import (
     layers,
     parse_document,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.reference import ImageReference, uses_plain_http
-from ansible_collections.localai.gallery.plugins.module_utils.streams import verified
-from ansible_collections.localai.gallery.plugins.module_utils.transfer import (
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import ImageReference, uses_plain_http
+from ansible_collections.localai.gallery.plugins.module_utils.oci.responses import (
     MAX_RETRY_AFTER,
     RETRY_STATUS,
     SpeedGuard,
@@ -46,9 +48,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.transfer import (
     retry_after,
 )
 
-_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _TRANSIENT_STATUS = (408, 500, 502, 504)
-MAX_TOKEN_BYTES = 1 << 20
+_REFUSED_WRITES = (400, 405, 413, 415)
 
 
 class ResolvedImage(NamedTuple):
@@ -96,10 +97,10 @@ class RegistryClient:
         self.timeout = timeout
         self.insecure_registries = tuple(insecure_registries or ())
         self.wanted_platform = wanted_platform or host_platform()
-        self._authorization: dict[tuple[str, str], str] = {}
         self._schemes: dict[str, str] = {}
         self.http = Request(timeout=timeout, validate_certs=validate_certs, ca_path=ca_path, use_netrc=False,
                             decompress=False, unredirected_headers=["Authorization"], http_agent="localai.gallery")
+        self.auth = Authorizer(self.credentials, self.send, timeout)
 
     @classmethod
     def from_options(cls, params: dict) -> "RegistryClient":
@@ -111,7 +112,9 @@ class RegistryClient:
                    insecure_registries=params["insecure_registries"])
 
     # --- HTTP and auth ---------------------------------------------------------------------------
-    def _base_url(self, reference: ImageReference) -> str:
+    def base_url(self, reference: ImageReference) -> str:
+        """`<scheme>://<api host>/v2/<repository>`; the scheme is HTTPS unless the registry is loopback or insecure
+        (and has not turned out to speak TLS)."""
         scheme = self._schemes.get(reference.registry)
         if scheme is None:
             scheme = "http" if uses_plain_http(reference.registry, self.insecure_registries) else "https"
@@ -123,70 +126,32 @@ class RegistryClient:
                 not uses_plain_http(reference.registry, self.insecure_registries):
             return False
         if isinstance(exc, urllib.error.HTTPError):
-            if exc.code != 400 or b"HTTPS server" not in (exc.read(512) or b""):
+            if exc.code != 400:
+                return False
+            body = exc.read(512) or b""
+            if not body:  # an answer to HEAD has no body: ask the API root what the 400 was
+                try:
+                    self.http.open("GET", "http://%s/v2/" % reference.api_host).close()
+                except urllib.error.HTTPError as probe:
+                    body = probe.read(512) or b""
+                except (urllib.error.URLError, OSError, http.client.HTTPException):
+                    return False
+            if b"HTTPS server" not in body:
                 return False
         self._schemes[reference.registry] = "https"
         return True
 
-    def _fetch_token(self, reference: ImageReference, params: dict[str, str]) -> str:
-        realm = params["realm"]
-        realm_scheme = urlparse(realm).scheme
-        if realm_scheme not in ("http", "https"):
-            raise AuthenticationError("registry %s names a token realm that is not an http(s) URL: %r"
-                                      % (reference.registry, realm))
-        query = {"scope": params.get("scope") or "repository:%s:pull" % reference.repository}
-        if params.get("service"):
-            query["service"] = params["service"]
-        headers = {}
-        credentials = self.credentials.basic(reference.registry)
-        if credentials:
-            registry_scheme = urlparse(self._base_url(reference)).scheme
-            if not self.credentials.realm_may_receive(realm, reference.registry, registry_scheme):
-                raise AuthenticationError("registry %s names a plain-HTTP token realm (%s): its credentials are sent "
-                                          "to a token service over HTTPS only; refused" % (reference.registry, realm))
-            headers["Authorization"] = "Basic " + credentials  # to the realm the registry's challenge names
-        url = realm + ("&" if "?" in realm else "?") + urlencode(query)
-        try:
-            response = self._send("GET", url, headers)
-            body = json.loads(read_limited(response, MAX_TOKEN_BYTES, SpeedGuard(self.timeout, realm),
-                                           "the token answer of %s" % realm))
-        except urllib.error.HTTPError as exc:
-            if exc.code in (401, 403):
-                raise AuthenticationError("authentication failed for registry %s (token service answered HTTP %d): "
-                                          "check the registry username and password" % (reference.registry, exc.code))
-            raise RegistryError("token service %s answered HTTP %d" % (realm, exc.code))
-        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-            raise RegistryError("cannot get a token from %s: %s" % (realm, getattr(exc, "reason", exc)))
-        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
-        if not token or not isinstance(token, str):
-            raise RegistryError("token service %s returned no token" % realm)
-        return "Bearer " + token
-
-    def _authorize(self, reference: ImageReference, challenge: str) -> None:
-        scheme = challenge.split(" ", 1)[0].lower()
-        params = dict(_CHALLENGE_PARAM.findall(challenge))
-        key = (reference.registry, reference.repository)
-        if scheme == "bearer" and params.get("realm"):
-            self._authorization[key] = self._fetch_token(reference, params)
-            return
-        credentials = self.credentials.basic(reference.registry)
-        if scheme == "basic" and credentials:
-            self._authorization[key] = "Basic " + credentials
-            return
-        raise AuthenticationError("registry %s requires authentication (HTTP 401): give registry_auths for it (or "
-                                  "registry_username and registry_password, which go to the registry of the task's "
-                                  "own uri only), or log in with docker so config.json has credentials"
-                                  % reference.registry)
-
-    def _send(self, method: str, url: str, headers: dict[str, str]):
-        """One request; 429 and 503 are retried up to `retries` times, waiting what Retry-After asks."""
+    def send(self, method: str, url: str, headers: dict[str, str], data=None):
+        """One request; 429 and 503 are retried up to `retries` times, waiting what Retry-After asks (a body that is
+        a stream is sent once: the caller says so by giving it)."""
         attempt = 0
         while True:
             try:
-                return self.http.open(method, url, headers=headers)
+                return self.http.open(method, url, headers=headers, data=data)
             except urllib.error.HTTPError as exc:
                 exc.retried = attempt  # what the error message reports
-                if exc.code not in RETRY_STATUS or attempt >= self.retries:
+                streamed = data is not None and not isinstance(data, bytes)
+                if exc.code not in RETRY_STATUS or attempt >= self.retries or streamed:
                     raise
                 wait = retry_after(exc.headers.get("Retry-After"), attempt)
                 if wait > MAX_RETRY_AFTER:
@@ -196,25 +161,27 @@ class RegistryClient:
                 attempt += 1
                 time.sleep(wait)
 
-    def _open(self, method: str, reference: ImageReference, path: str, headers: dict[str, str] | None = None):
-        """Open `<base>/<path>`, doing the auth dance once; HTTP errors are mapped to precise exceptions."""
-        key = (reference.registry, reference.repository)
+    def open(self, method: str, reference: ImageReference, path: str, headers: dict[str, str] | None = None,
+             data: bytes | None = None):
+        """Open `<base>/<path>`, answering one 401 challenge; HTTP errors are mapped to precise exceptions."""
         authorized = False
         while True:
-            url = "%s/%s" % (self._base_url(reference), path)
+            url = "%s/%s" % (self.base_url(reference), path)
             request_headers = dict(headers or {})
-            if key in self._authorization:
-                request_headers["Authorization"] = self._authorization[key]
+            authorization = self.auth.header(reference)
+            if authorization:
+                request_headers["Authorization"] = authorization
             try:
-                return self._send(method, url, request_headers)
+                return self.send(method, url, request_headers, data)
             except urllib.error.HTTPError as exc:
                 if self._switch_to_https(reference, exc):
                     continue
                 if exc.code == 401 and not authorized:
                     authorized = True
-                    self._authorize(reference, exc.headers.get("WWW-Authenticate", ""))
+                    self.auth.answer(reference, exc.headers.get("WWW-Authenticate", ""),
+                                     urlparse(self.base_url(reference)).scheme)
                     continue
-                raise self._http_error(exc, reference, path)
+                raise self.http_error(exc, reference, path, method)
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError)) and \
                         self._switch_to_https(reference, exc):
@@ -223,13 +190,20 @@ class RegistryClient:
                 raise RegistryUnavailableError("registry %s is unreachable (%s): %s"
                                                % (reference.registry, url, reason))
 
-    def _http_error(self, exc: urllib.error.HTTPError, reference: ImageReference, path: str) -> RegistryError:
+    def http_error(self, exc: urllib.error.HTTPError, reference: ImageReference, path: str,
+                   method: str = "GET") -> RegistryError:
+        """The exception that says what an HTTP error answer means, naming the image."""
+        if method in ("POST", "PUT") and exc.code in _REFUSED_WRITES:
+            hint = " (the registry does not store this media type)" if exc.code == 415 else ""
+            return MirrorPushError("registry %s refused to store %s (%s %s: HTTP %d)%s"
+                                   % (reference.registry, reference, method, path.split("?")[0], exc.code, hint))
         if exc.code == 401:
             return AuthenticationError("authentication failed for %s (HTTP 401): the registry rejected the "
                                        "credentials; check the registry username and password" % reference)
         if exc.code == 403:
             return AuthorizationError("access to %s is forbidden (HTTP 403): the credentials are valid but may not "
-                                      "pull this repository" % reference)
+                                      "%s this repository" % (reference, "push to" if method in ("POST", "PUT")
+                                                              else "pull"))
         if exc.code == 404:
             what = "tag or digest %r" % reference.manifest_key if path.startswith("manifests/") else "blob"
             return NotFoundError("%s not found in %s (HTTP 404): check the name and tag" % (what, reference))
@@ -251,7 +225,7 @@ class RegistryClient:
     # --- manifests -------------------------------------------------------------------------------
     def get_document(self, reference: ImageReference, key: str) -> Document:
         """GET one manifest or index (checked, at most 4 MiB); a pinned digest must match its bytes."""
-        response = self._open("GET", reference, "manifests/" + key, {"Accept": ACCEPT})
+        response = self.open("GET", reference, "manifests/" + key, {"Accept": ACCEPT})
         label = str(reference)
         body = read_limited(response, MAX_MANIFEST_BYTES, SpeedGuard(self.timeout, label), "the manifest of %s" % label)
         return parse_document(body, label, key if key.startswith("sha256:") else None,
@@ -278,7 +252,7 @@ class RegistryClient:
     # --- blobs -----------------------------------------------------------------------------------
     def _open_blob(self, reference: ImageReference, digest: str, offset: int, guard: SpeedGuard):
         headers = {"Range": "bytes=%d-" % offset} if offset else {}
-        response = self._open("GET", reference, "blobs/" + digest, headers)
+        response = self.open("GET", reference, "blobs/" + digest, headers)
         if offset and response.status != 206:
             skipped = 0  # the server ignored Range: drop what was already consumed
             for chunk in chunks(response, guard, min(1 << 20, offset)):
@@ -332,10 +306,10 @@ class RegistryClient:
     def small_blob(self, reference: ImageReference, digest: str, limit: int) -> bytes:
         """A whole blob of at most `limit` bytes (a signature bundle, a config), checked against its digest."""
         label = "blob %s of %s" % (digest, reference)
-        body = read_limited(self._open("GET", reference, "blobs/" + digest), limit, SpeedGuard(self.timeout, label),
+        body = read_limited(self.open("GET", reference, "blobs/" + digest), limit, SpeedGuard(self.timeout, label),
                             label)
         return b"".join(verified([body], digest, None, label))
 
     def open_api(self, reference: ImageReference, path: str, headers: dict[str, str] | None = None):
         """GET any path of the repository's API (`referrers/<digest>`), with auth and precise errors."""
-        return self._open("GET", reference, path, headers)
+        return self.open("GET", reference, path, headers)

@@ -1,12 +1,11 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Byte-stream plumbing for layers: digest checks while streaming, decompression by magic bytes, a read-ahead
-thread, exact reads."""
+"""The byte stream of a layer on its way to the extractor: decompression by magic bytes (bounded against bombs),
+the three-stage pipeline (fetch+hash, inflate, write) with read-ahead threads, exact reads for the tar parser."""
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
 import zlib
@@ -14,10 +13,9 @@ import zlib
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     CorruptLayerError,
     DecompressionBombError,
-    DigestMismatchError,
     MissingLibraryError,
-    SourceError,
 )
+from ansible_collections.localai.gallery.plugins.module_utils.oci.responses import CHUNK_SIZE
 
 try:
     import zstandard
@@ -26,39 +24,10 @@ except ImportError:
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-OUTPUT_CHUNK = 1 << 20
-CHUNK_SIZE = 1 << 20
 # A layer may compress well, but not 1000:1 (deflate's own ceiling is about 1032:1, reached by runs of zeros only);
 # checked once 64 MiB are out, so small, very regular layers are never refused.
 BOMB_RATIO = 1000
 BOMB_MIN_BYTES = 64 << 20
-
-
-def verified(chunks, digest: str, size: int | None = None, label: str = "", user_checksum: bool = False):
-    """Yield the chunks while hashing them: more than `size` bytes fails at once, a wrong digest at the end.
-
-    `user_checksum` says the digest is a sha256 the user gave (a tarball), not one a manifest names.
-    """
-    algorithm, _sep, expected = digest.partition(":")
-    try:
-        hasher = hashlib.new(algorithm)
-    except ValueError:
-        raise SourceError("digest %s of %s uses an unsupported algorithm" % (digest, label))
-    received = 0
-    for chunk in chunks:
-        received += len(chunk)
-        if size is not None and received > size:
-            raise DigestMismatchError("blob %s of %s is larger than its manifest says (%d bytes)"
-                                      % (digest, label, size))
-        hasher.update(chunk)
-        yield chunk
-    if user_checksum and hasher.hexdigest() != expected:
-        raise DigestMismatchError("%s does not match the sha256 given: expected %s, the download hashes to %s; check "
-                                  "the sha256 option (or the gallery entry's sha256)"
-                                  % (label, expected, hasher.hexdigest()))
-    if hasher.hexdigest() != expected or (size is not None and received != size):
-        raise DigestMismatchError("blob %s of %s is corrupt: its content hashes to %s:%s (%d bytes)"
-                                  % (digest, label, algorithm, hasher.hexdigest(), received))
 
 
 def file_chunks(handle):
@@ -96,7 +65,7 @@ def _gunzip(first: bytes, rest):
     while True:
         while pending:
             try:
-                output = inflater.decompress(pending, OUTPUT_CHUNK)
+                output = inflater.decompress(pending, CHUNK_SIZE)
             except zlib.error as exc:
                 raise CorruptLayerError("a gzip layer is corrupt: %s" % exc)
             if output:
@@ -119,13 +88,13 @@ def _unzstd(first: bytes, rest):
         raise MissingLibraryError("zstandard",
                                   "to extract zstd-compressed layers (pip install zstandard on the target)")
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(_ChunkReader(first, rest), read_size=OUTPUT_CHUNK,
+        reader = zstandard.ZstdDecompressor().stream_reader(_ChunkReader(first, rest), read_size=CHUNK_SIZE,
                                                             read_across_frames=True)
     except TypeError:
         raise MissingLibraryError("zstandard", "0.18 or later to extract zstd layers of several frames")
     try:
         while True:
-            output = reader.read(OUTPUT_CHUNK)
+            output = reader.read(CHUNK_SIZE)
             if not output:
                 return
             yield output
