@@ -90,9 +90,9 @@ options:
     type: str
   registry_auths:
     description:
-      - Credentials per registry host, in the shape of a docker C(config.json) C(auths) map
+      - "Credentials per registry host, in the shape of a docker C(config.json) C(auths) map
         (C({host[:port]: {username, password}})); each goes to its own registry only, and wins over
-        O(source_username) and O(target_username) there. Never logged.
+        O(source_username) and O(target_username) there. Never logged."
     type: dict
     default: {}
   insecure_registries:

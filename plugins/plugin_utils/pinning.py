@@ -174,8 +174,8 @@ class Pinner:
     def _first_resolvable(self, chain: list[str]):
         """(uri, reference, top document) of the first image of the chain that answers, in the hosts' order."""
         def resolve(attempt):
-            return attempt.uri, attempt.reference, self.client.get_document(attempt.reference,
-                                                                             attempt.reference.manifest_key)
+            top = self.client.get_document(attempt.reference, attempt.reference.manifest_key)
+            return attempt.uri, attempt.reference, top
         try:
             return first_answer(source_chain(chain, self.registry_mirrors, self.upstream_fallback), resolve,
                                 name_each=True)

@@ -180,14 +180,14 @@ def test_warming_an_index_fetches_this_platform_only(upstream, cache, tmp_path):
     index = pusher.push_index(REPOSITORY, "latest-cpu-x", [amd64, arm64])
     pin = {"uri": uri(upstream, "latest-cpu-x"), "digest": index}
     warmer = CacheWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-1"),
-                          {upstream.host: cache.host})
+                         {upstream.host: cache.host})
     assert warmer.warm(pin, ARM64)["blobs_fetched"] == 3
     fetched = set(whole_blob_gets(upstream, arm64))
     assert {layer["digest"] for layer in arm64["layers"]} == fetched
     assert not {layer["digest"] for layer in amd64["layers"]} & {digest for digest, _sent in upstream_blob_gets(upstream)}
     # Without the host's platform (backend_facts not gathered), every platform is warmed: here, amd64's as well.
     next_run = CacheWarmer(RegistryClient(), RunCache("warm", str(tmp_path / "run"), "run-2"),
-                            {upstream.host: cache.host}).warm(pin, None)
+                           {upstream.host: cache.host}).warm(pin, None)
     assert (next_run["blobs_fetched"], next_run["blobs_stored"]) == (3, 3)
     assert {layer["digest"] for layer in amd64["layers"]} == set(whole_blob_gets(upstream, amd64))
 
@@ -196,7 +196,7 @@ def test_warming_a_cache_that_is_down_is_a_warning(upstream, cache, tmp_path):
     image = push_backend(upstream, "latest-cpu-x")
     cache.stop()
     warmer = CacheWarmer(RegistryClient(timeout=5, retries=0), RunCache("warm", str(tmp_path / "run"), "run-1"),
-                          {upstream.host: cache.host})
+                         {upstream.host: cache.host})
     warmed = warmer.warm({"uri": uri(upstream, "latest-cpu-x"), "digest": image["digest"]}, AMD64)
     assert warmed == {"warning": "could not warm registry mirror %s/%s@%s for linux/amd64: registry %s is "
                                  "unreachable (http://%s/v2/%s/manifests/%s): [Errno 111] Connection refused; the "
