@@ -42,12 +42,11 @@ if ! grep -q "ansible-galaxy collection install" "$WORK/ee-context/Containerfile
     || ! grep -q "localai.gallery" "$WORK/ee-context/_build/requirements.yml"; then
   echo "galaxy: the execution environment context is incomplete"; exit 1
 fi
-# -v 3 shows each requirement read from meta/execution-environment.yml: PyYAML (in every EE, so excluded),
-# sigstore and oras (added to the EE).
+# -v 3 shows each requirement read from meta/execution-environment.yml: PyYAML (in every EE, so excluded) and
+# sigstore (added to the EE).
 "$BIN/ansible-builder" introspect -v 3 "$WORK/collections" >"$WORK/introspect.txt" 2>&1
 if ! grep -q "requirement 'pyyaml' from 'localai.gallery'" "$WORK/introspect.txt" \
-    || ! grep -q "sigstore>=4.1,<5  # from collection localai.gallery" "$WORK/introspect.txt" \
-    || ! grep -q "oras>=0.2.25,<0.3  # from collection localai.gallery" "$WORK/introspect.txt"; then
+    || ! grep -q "sigstore>=4.1,<5  # from collection localai.gallery" "$WORK/introspect.txt"; then
   cat "$WORK/introspect.txt"; echo "galaxy: ansible-builder did not read the collection's requirements"; exit 1
 fi
 
