@@ -4,13 +4,14 @@
 """Install throughput on image shapes like LocalAI's, against the 2-core stage limit and the peers.
 
 For each shape (benchmarks/shapes.py), in the same run and interleaved, RUNS times each:
-- the stages alone: fetch + sha256 of the blobs (registry), inflate alone, writing the already-inflated tar
-  alone (our extractor); the 2-core limit is the larger of the biggest stage and the summed stages over 2 cores;
-- the engine: ImageSource.fill (registry) and OciArchiveSource.fill (`ocifile://`), with the three-stage
-  pipeline, and as commit d7a654f arranged it (registry: fetch+hash+inflate in one thread while the main thread
-  writes; ocifile: everything in the main thread) for comparison;
-- the shell floor (`curl | tee >(sha256sum) | tar -xzf -`) and skopeo copy + umoci raw unpack.
-Everything reads from and writes to /dev/shm; medians, ratios and peak RSS are reported.
+- the stages alone: fetch + sha256 of the blobs (registry), inflate alone with every inflater this machine has
+  (zlib, zlib-ng, isal, igzip, pigz), writing the already-inflated tar alone (our extractor); the 2-core limit
+  is the larger of the biggest stage and the summed stages over 2 cores, inflating with the fastest inflater;
+- the engine: ImageSource.fill (registry) and OciArchiveSource.fill (`ocifile://`) with `decompressor: auto`,
+  and ImageSource.fill with `decompressor: stdlib`;
+- the GNU tar pipeline (`curl | tee >(sha256sum) | tar -xzf -`) and skopeo copy + umoci raw unpack.
+Everything reads from and writes to /dev/shm; medians, ratios (to the limit, to the GNU tar pipeline, to each
+inflater alone) and peak RSS are reported.
 
     .venv/bin/python benchmarks/install_throughput.py [--runs 3] [--shapes cuda,venv,three-layer] [--baseline PATH]
 """
@@ -48,14 +49,14 @@ from ansible_collections.localai.gallery.plugins.module_utils.layers import Laye
 ENGINE = """
 import os, sys, time
 sys.path.insert(0, sys.argv[4])
-from ansible_collections.localai.gallery.plugins.module_utils import layer_streams, sources
+from ansible_collections.localai.gallery.plugins.module_utils import sources
 from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import host_platform
 from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
-if sys.argv[3] == "before":  # d7a654f: registry layers fetched, hashed and inflated in one thread; ocifile inline
-    if sys.argv[1].startswith("ocifile://"):
-        sources.layer_stream = layer_streams.decompressed
-    else:
-        sources.layer_stream = lambda chunks: layer_streams.read_ahead(layer_streams.decompressed(chunks))
+try:  # since 0.3.0: the host's fastest inflater, or the stdlib's (sys.argv[3])
+    from ansible_collections.localai.gallery.plugins.module_utils.inflaters import Inflaters
+    options = {"inflaters": Inflaters(sys.argv[3])}
+except ImportError:
+    options = {}
 started = time.perf_counter()
 try:  # since 0.3.0 the engine writes through a directory descriptor; a --baseline release may take the path
     from ansible_collections.localai.gallery.plugins.module_utils import descriptors
@@ -63,9 +64,9 @@ try:  # since 0.3.0 the engine writes through a directory descriptor; a --baseli
 except ImportError:
     target = sys.argv[2]
 if sys.argv[1].startswith("ocifile://"):
-    sources.OciArchiveSource(sys.argv[1], host_platform()).fill(target)
+    sources.OciArchiveSource(sys.argv[1], host_platform(), **options).fill(target)
 else:
-    sources.ImageSource(sys.argv[1], RegistryClient()).fill(target)
+    sources.ImageSource(sys.argv[1], RegistryClient(), **options).fill(target)
 print(time.perf_counter() - started)
 """
 
@@ -121,10 +122,10 @@ def fetch_and_hash(host: str, repository: str, layers: list[dict]) -> float:
     return time.perf_counter() - started
 
 
-def inflate(layers: list[dict]) -> float:
+def inflate_with_module(module, layers: list[dict]) -> float:
     started = time.perf_counter()
     for layer in layers:
-        inflater = zlib.decompressobj(31)
+        inflater = module.decompressobj(31)
         with open(layer["path"], "rb") as blob:
             while True:
                 chunk = blob.read(1 << 20)
@@ -134,6 +135,33 @@ def inflate(layers: list[dict]) -> float:
                     inflater.decompress(chunk, 1 << 20)
                     chunk = inflater.unconsumed_tail
     return time.perf_counter() - started
+
+
+def inflate_with_tool(argv: list[str], layers: list[dict]) -> float:
+    started = time.perf_counter()
+    for layer in layers:
+        with open(layer["path"], "rb") as blob:
+            subprocess.run(argv, stdin=blob, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def available_inflaters() -> dict:
+    """name -> f(layers) -> seconds, for every inflater this machine has (the routes of inflaters.py)."""
+    found = {"zlib": lambda layers: inflate_with_module(zlib, layers)}
+    try:
+        from zlib_ng import zlib_ng
+        found["zlib-ng"] = lambda layers: inflate_with_module(zlib_ng, layers)
+    except ImportError:
+        pass
+    try:
+        from isal import isal_zlib
+        found["isal"] = lambda layers: inflate_with_module(isal_zlib, layers)
+    except ImportError:
+        pass
+    for tool in ("igzip", "pigz"):
+        if shutil.which(tool):
+            found[tool] = lambda layers, tool=tool: inflate_with_tool([tool, "-d", "-c"], layers)
+    return found
 
 
 def write_tar(layers: list[dict], target: str) -> float:
@@ -185,23 +213,25 @@ def bench_shape(shape: str, runs: int, work: str, registry: RegistryServer, base
     floor = " && ".join("curl -sf --noproxy '*' %s/v2/%s/blobs/%s | tee >(sha256sum >/dev/null) | tar -xzf - -C \"$1\""
                         % (registry.url, repository, layer["digest"]) for layer in layers)
     contenders = {
-        "engine": lambda target: engine(image, target, "pipeline"),
-        "engine ocifile": lambda target: engine("ocifile://" + archive, target, "pipeline"),
-        "engine previous": lambda target: engine(image, target, "before"),
-        "engine ocifile previous": lambda target: engine("ocifile://" + archive, target, "before"),
-        "floor": lambda target: timed(["bash", "-c", floor, "floor", target])[:2],
+        "engine": lambda target: engine(image, target, "auto"),
+        "engine ocifile": lambda target: engine("ocifile://" + archive, target, "auto"),
+        "engine stdlib": lambda target: engine(image, target, "stdlib"),
+        "GNU tar pipeline": lambda target: timed(["bash", "-c", floor, "floor", target])[:2],
         "skopeo+umoci": lambda target: skopeo_umoci(image, target),
     }
     if baseline:  # another release of the engine, in the same run (--baseline)
-        contenders["engine baseline"] = lambda target: engine(image, target, "pipeline", baseline)
+        contenders["engine baseline"] = lambda target: engine(image, target, "auto", baseline)
         contenders["engine ocifile baseline"] = lambda target: engine(
-            "ocifile://" + archive, target, "pipeline", baseline)
-    stages = {"fetch+sha256": [], "inflate": [], "write": []}
+            "ocifile://" + archive, target, "auto", baseline)
+    inflaters = available_inflaters()
+    stages = {"fetch+sha256": [], "write": []}
+    stages.update({"inflate " + name: [] for name in inflaters})
     seconds = {name: [] for name in contenders}
     rss = {name: [] for name in contenders}
     for _run in range(runs):
         stages["fetch+sha256"].append(fetch_and_hash(registry.host, repository, layers))
-        stages["inflate"].append(inflate(layers))
+        for name, inflater in inflaters.items():
+            stages["inflate " + name].append(inflater(layers))
         target = os.path.join(work, "out-write")
         stages["write"].append(write_tar(layers, target))
         shutil.rmtree(target)
@@ -213,8 +243,13 @@ def bench_shape(shape: str, runs: int, work: str, registry: RegistryServer, base
             rss[name].append(peak)
             shutil.rmtree(target)
     stage_medians = {name: statistics.median(values) for name, values in stages.items()}
-    limit = max(*stage_medians.values(), sum(stage_medians.values()) / 2)
+    inflate_medians = {name[len("inflate "):]: value for name, value in stage_medians.items()
+                       if name.startswith("inflate ")}
+    fastest = min(inflate_medians, key=inflate_medians.get)
+    used = (stage_medians["fetch+sha256"], inflate_medians[fastest], stage_medians["write"])
+    limit = max(*used, sum(used) / 2)
     medians = {name: statistics.median(values) for name, values in seconds.items()}
+    engine_median = medians["engine"]
     for layer in layers:
         os.unlink(layer["tar"])
         os.unlink(layer["path"])
@@ -222,8 +257,10 @@ def bench_shape(shape: str, runs: int, work: str, registry: RegistryServer, base
     return {"layers": len(layers), "compressed_bytes": sum(layer["size"] for layer in layers),
             "unpacked_bytes": sum(layer["unpacked"] for layer in layers),
             "entries": sum(layer["files"] for layer in layers),
-            "stage_seconds": stage_medians, "two_core_limit_seconds": limit,
+            "stage_seconds": stage_medians, "fastest_inflater": fastest, "two_core_limit_seconds": limit,
             "median_seconds": medians, "ratio_to_limit": {name: medians[name] / limit for name in medians},
+            "engine_ratio_to_gnu_tar": engine_median / medians["GNU tar pipeline"],
+            "engine_ratio_to_inflater_alone": {name: engine_median / value for name, value in inflate_medians.items()},
             "peak_rss_mib": {name: max(values) / 1024 for name, values in rss.items()},
             "runs": {"stages": stages, "contenders": seconds}}
 
@@ -243,8 +280,9 @@ def main() -> int:
         for shape in args.shapes.split(","):
             results[shape] = bench_shape(shape, args.runs, work, registry, args.baseline)
             print(json.dumps({shape: {key: results[shape][key] for key in
-                                      ("stage_seconds", "two_core_limit_seconds", "ratio_to_limit")}}, indent=2),
-                  flush=True)
+                                      ("stage_seconds", "fastest_inflater", "two_core_limit_seconds", "median_seconds",
+                                       "ratio_to_limit", "engine_ratio_to_gnu_tar", "engine_ratio_to_inflater_alone",
+                                       "peak_rss_mib")}}, indent=2), flush=True)
     finally:
         registry.stop()
         shutil.rmtree(work, ignore_errors=True)

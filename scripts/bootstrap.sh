@@ -10,8 +10,10 @@ ROOT=$PWD
 VENV=${VENV:-$ROOT/.venv}
 PYTHON=${PYTHON:-python3}
 
-# ansible-test sanity runs shellcheck on our scripts; the HTML report is looked at in chromium.
-APT_PACKAGES="docker-registry apache2-utils openssl skopeo umoci openssh-server openssh-client shellcheck chromium"
+# ansible-test sanity runs shellcheck on our scripts; the HTML report is looked at in chromium; pigz, isal
+# (igzip) and zstd are the inflaters the tests run every route of.
+APT_PACKAGES="docker-registry apache2-utils openssl skopeo umoci openssh-server openssh-client shellcheck chromium
+pigz isal zstd"
 missing=""
 for package in $APT_PACKAGES; do
   dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
@@ -29,6 +31,14 @@ if [ ! -x "$VENV/bin/python" ] || ! cmp -s requirements-test.txt "$VENV/.require
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-test.txt
   cp requirements-test.txt "$VENV/.requirements-test.txt"
+fi
+
+GALAXY_VENV=${GALAXY_VENV:-$ROOT/build/galaxy-venv}
+if [ ! -x "$GALAXY_VENV/bin/python" ] || ! cmp -s requirements-galaxy.txt "$GALAXY_VENV/.requirements-galaxy.txt"; then
+  echo "bootstrap: creating $GALAXY_VENV (galaxy-importer, antsibull)"
+  "$PYTHON" -m venv "$GALAXY_VENV"
+  "$GALAXY_VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-galaxy.txt
+  cp requirements-galaxy.txt "$GALAXY_VENV/.requirements-galaxy.txt"
 fi
 
 # A collections path whose last components are ansible_collections/localai/gallery (for imports and ansible).

@@ -8,6 +8,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${VENV:-$ROOT/.venv}/bin
+GALAXY_BIN=${GALAXY_VENV:-$ROOT/build/galaxy-venv}/bin  # scripts/bootstrap.sh: galaxy-importer, antsibull
 WORK=$ROOT/build/galaxy
 rm -rf "$WORK" && mkdir -p "$WORK/dist" "$WORK/collections"
 
@@ -25,7 +26,32 @@ for wanted in plugins/modules/backend_install.py roles/backends/tasks/main.yml p
               LICENSES/GPL-3.0-or-later.txt docs/behaviour.md meta/runtime.yml meta/execution-environment.yml; do
   grep -qx "$wanted" "$WORK/contents.txt" || { echo "galaxy: the artifact lacks $wanted"; exit 1; }
 done
+for unshipped in '^benchmarks/' '^scripts/' '^Makefile$' '^\.ansible-lint$' '^requirements-(test|galaxy)\.txt$'; do
+  if grep -E "$unshipped" "$WORK/contents.txt" | head -1 | grep -q .; then
+    echo "galaxy: the artifact holds what only a clone needs ($unshipped)"; exit 1
+  fi
+done
 echo "galaxy: $(basename "$artifact"): $(wc -l <"$WORK/contents.txt") entries, $(du -k "$artifact" | cut -f1) KiB"
+
+# Galaxy's own checks: its importer on the artifact (ansible-lint and flake8 on, the required tags checked),
+# antsibull-docs on every plugin's documentation, antsibull-changelog on the changelog. Any warning fails.
+cat >"$WORK/importer.cfg" <<'CFG'
+[galaxy-importer]
+run_ansible_lint = True
+run_flake8 = True
+run_ansible_test = False
+check_required_tags = True
+CFG
+if ! (cd "$WORK" && GALAXY_IMPORTER_CONFIG=$WORK/importer.cfg PATH=$GALAXY_BIN:$PATH \
+      "$GALAXY_BIN/python" -m galaxy_importer.main "$artifact") >"$WORK/importer.log" 2>&1 \
+    || grep -E "WARNING|ERROR" "$WORK/importer.log" \
+    || ! grep -q "Importer processing completed successfully" "$WORK/importer.log"; then
+  cat "$WORK/importer.log"; echo "galaxy: galaxy-importer refused the artifact, or warned"; exit 1
+fi
+PATH=$GALAXY_BIN:$PATH ANSIBLE_COLLECTIONS_PATH=$ROOT/build/collections "$GALAXY_BIN/antsibull-docs" lint-collection-docs \
+  --plugin-docs "$ROOT"
+(cd "$ROOT" && "$GALAXY_BIN/antsibull-changelog" lint)
+echo "galaxy: galaxy-importer, antsibull-docs and antsibull-changelog found nothing to say"
 
 export ANSIBLE_COLLECTIONS_PATH=$WORK/collections
 "$BIN/ansible-galaxy" collection install "$artifact" -p "$WORK/collections" --force >/dev/null

@@ -48,11 +48,12 @@ run_row() {  # label, ansible-core, controller Python, target interpreter (empty
   fi
 }
 
-rows=${MATRIX_ROWS:-2.17 targets 2.20 2.21 sanity}
+rows=${MATRIX_ROWS:-2.17 2.18 targets 2.20 2.21 sanity}
 failed=0
 for row in $rows; do
   case $row in
     2.17) run_row core-2.17-py3.11 2.17 3.11 "" || failed=1 ;;
+    2.18) run_row core-2.18-py3.11 2.18 3.11 "" || failed=1 ;;
     2.20) run_row core-2.20-py3.12 2.20 3.12 "" || failed=1 ;;
     2.21) run_row core-2.21-py3.13 2.21 3.13 "" || failed=1 ;;
     targets)

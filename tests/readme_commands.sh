@@ -2,13 +2,13 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Run the README's "Use it on your hosts" commands as written, in order, with the collection found on
-# ANSIBLE_COLLECTIONS_PATH (tests/galaxy.sh: the installed artifact).
+# Run the README's "Use it on your hosts" commands as written, in order, against an unedited copy of the example
+# inventory, with the collection found on ANSIBLE_COLLECTIONS_PATH (tests/galaxy.sh: the installed artifact).
 #   tests/readme_commands.sh WORK
-# The example inventory is copied by the README's own command; the test then does what the README tells the
-# reader to do (point the hosts at something reachable: here, local connections with a backends path each,
-# and the registry mirror at a loopback registry). The default gallery (GitHub) cannot be reached here: the
-# controller cache holds a last good copy of it, which is what a controller that lost its connection uses.
+# The example provisions localhost from LocalAI's official gallery (raw.githubusercontent.com) and registry
+# (quay.io). This machine has no internet: tests/helpers/internet_standin.py answers for those hosts, as a site
+# proxy would (https_proxy, its CA in SSL_CERT_FILE), with LocalAI's real gallery file and a loopback registry
+# holding images under the real repository and tag names. LOCALAI_BACKENDS_PATH is where LocalAI would look.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${VENV:-$ROOT/.venv}/bin
@@ -17,13 +17,19 @@ COLLECTION=${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/localai/gallery
 rm -rf "$WORK" && mkdir -p "$WORK"
 export PATH=$BIN:$PATH LOCALAI_GALLERY_CACHE_DIR=$WORK/gallery-cache ANSIBLE_FORCE_COLOR=0
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+export LOCALAI_BACKENDS_PATH=$WORK/backends
 
 # shellcheck source=tests/helpers/fixture_env.sh
 . "$ROOT/tests/helpers/fixture_env.sh"
 start_fixture_env "$WORK"
-trap 'stop_fixture_env "$WORK"' EXIT
-PYTHONPATH=${ANSIBLE_COLLECTIONS_PATH%%:*} "$BIN/python" "$ROOT/tests/helpers/seed_gallery_cache.py" \
-  "$LOCALAI_GALLERY_CACHE_DIR" "$FIXTURE_GALLERY" >/dev/null
+"$BIN/python" "$ROOT/tests/helpers/internet_standin.py" "$WORK/internet" "$FIXTURE_GALLERY" "$FIXTURE_REGISTRY" \
+  >"$WORK/internet.log" 2>&1 &
+standin=$!
+trap 'kill $standin 2>/dev/null || true; stop_fixture_env "$WORK"' EXIT
+for _ in $(seq 100); do [ -s "$WORK/internet/port" ] && break; sleep 0.1; done
+[ -s "$WORK/internet/port" ] || { cat "$WORK/internet.log"; echo "readme: the stand-in internet did not start"; exit 1; }
+export https_proxy=http://127.0.0.1:$(cat "$WORK/internet/port") SSL_CERT_FILE=$WORK/internet/ca.pem
+export HTTPS_PROXY=$https_proxy
 ln -s "$COLLECTION/playbooks" "$WORK/playbooks"  # the README's paths are relative to a clone, or to the collection
 
 # The commands: the sh block after the README-COMMANDS marker, continuation lines joined, comments dropped.
@@ -32,46 +38,38 @@ awk '/<!-- README-COMMANDS/ {found=1; next} found && /^```sh/ {inside=1; next} i
   | sed -e ':a' -e '/\\$/N; s/\\\n[[:space:]]*/ /; ta' >"$WORK/commands.sh"
 [ "$(wc -l <"$WORK/commands.sh")" -ge 5 ] || { echo "readme: no command block found"; exit 1; }
 
-point_hosts_here() {  # what the README asks the reader to edit, for the example's three hosts
-  local host
-  for host in gpu-01.lan gpu-02.lan cpu-01.lan; do
-    mkdir -p "$WORK/inventory/host_vars"
-    cat >"$WORK/inventory/host_vars/$host.yml" <<YAML
----
-ansible_connection: local
-ansible_python_interpreter: $BIN/python
-backends_path: $WORK/hosts/$host/backends
-backends_registry_mirrors:
-  quay.io: $FIXTURE_REGISTRY
-  docker.io: $FIXTURE_REGISTRY
-backends_service_name: ""
-YAML
-  done
-}
-
 cd "$WORK"
 number=0
 while IFS= read -r command; do
   number=$((number + 1))
   echo "readme: \$ $command"
   bash -c "$command" >"$WORK/command-$number.log" 2>&1 || { cat "$WORK/command-$number.log"; exit 1; }
-  case $command in cp\ -r\ playbooks/inventory/example\ inventory*) point_hosts_here ;; esac
 done <"$WORK/commands.sh"
 
-# What the commands did, host by host; then provisioning puts whisper back (group_vars lists it) and a run after
-# that changes nothing.
-for host in gpu-01.lan gpu-02.lan cpu-01.lan; do
-  [ -f "$WORK/hosts/$host/backends/cpu-llama-cpp/run.sh" ] || { echo "readme: $host has no cpu-llama-cpp"; exit 1; }
-  [ ! -e "$WORK/hosts/$host/backends/cpu-whisper" ] || { echo "readme: whisper was not removed from $host"; exit 1; }
-done
-grep -q "3 hosts" "$WORK/localai-report/report.md" || { echo "readme: the report does not list 3 hosts"; exit 1; }
+# What the commands did: installed from the official gallery and registry (through the stand-in), whisper
+# removed; provisioning puts whisper back (group_vars lists it) and a run after that changes nothing.
+cmp -s "$COLLECTION/playbooks/inventory/example/hosts.yml" "$WORK/inventory/hosts.yml" \
+  && cmp -s "$COLLECTION/playbooks/inventory/example/group_vars/localai.yml" "$WORK/inventory/group_vars/localai.yml" \
+  || { echo "readme: the example inventory was edited"; exit 1; }
+[ -f "$LOCALAI_BACKENDS_PATH/cpu-llama-cpp/run.sh" ] || { echo "readme: no cpu-llama-cpp in $LOCALAI_BACKENDS_PATH"; exit 1; }
+[ -f "$LOCALAI_BACKENDS_PATH/piper/metadata.json" ] || { echo "readme: the meta backend piper was not installed"; exit 1; }
+[ ! -e "$LOCALAI_BACKENDS_PATH/cpu-whisper" ] || { echo "readme: whisper was not removed"; exit 1; }
+grep -q "^raw.githubusercontent.com GET /mudler/LocalAI/master/backend/index.yaml 200" "$WORK/internet/requests.log" \
+  && grep -q "^quay.io GET /v2/.*/blobs/sha256:" "$WORK/internet/requests.log" \
+  || { cat "$WORK/internet/requests.log"; echo "readme: the default gallery and registry were not used"; exit 1; }
+report=$WORK/localai-report/report.md
+grep -q "^1 host\.$" "$report" || { cat "$report"; echo "readme: the report does not list 1 host"; exit 1; }
+if grep -q "Not checked" "$report"; then cat "$report"; echo "readme: the report did not check upgrades"; exit 1; fi
+grep -q "None: every backend checked is what its gallery offers" "$report" \
+  || { cat "$report"; echo "readme: the report's upgrade check did not conclude"; exit 1; }
 ansible-playbook -i inventory localai.gallery.provision >"$WORK/provision-again.log" 2>&1
-[ -f "$WORK/hosts/cpu-01.lan/backends/cpu-whisper/run.sh" ] || { echo "readme: whisper was not put back"; exit 1; }
+[ -f "$LOCALAI_BACKENDS_PATH/cpu-whisper/run.sh" ] || { echo "readme: whisper was not put back"; exit 1; }
 ansible-playbook -i inventory localai.gallery.provision >"$WORK/provision-idempotent.log" 2>&1
-for host in gpu-01.lan gpu-02.lan cpu-01.lan; do
-  grep -Eq "$host +: ok=[0-9]+ +changed=0 " "$WORK/provision-idempotent.log" \
-    || { cat "$WORK/provision-idempotent.log"; echo "readme: a repeated provisioning run changed $host"; exit 1; }
-done
+grep -Eq "localhost +: ok=[0-9]+ +changed=0 " "$WORK/provision-idempotent.log" \
+  || { cat "$WORK/provision-idempotent.log"; echo "readme: a repeated provisioning run changed localhost"; exit 1; }
+if grep -q "without signature verification" "$WORK/provision-idempotent.log"; then
+  cat "$WORK/provision-idempotent.log"; echo "readme: a run that installed nothing warned about signatures"; exit 1
+fi
 
 # An inventory without a localai group: provisioning says so instead of doing nothing.
 printf 'all:\n  hosts:\n    elsewhere:\n' >"$WORK/no-group.yml"

@@ -18,7 +18,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.oci.client import 
 from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import GalleryActionBase
 from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import find_entry, meta_candidates, slim_entry
 from ansible_collections.localai.gallery.plugins.plugin_utils.cache_warming import CacheWarmer, one_pin
-from ansible_collections.localai.gallery.plugins.plugin_utils.pinning import Pinner
+from ansible_collections.localai.gallery.plugins.plugin_utils.pinning import UNSIGNED_MARK, Pinner
 from ansible_collections.localai.gallery.plugins.plugin_utils.run_cache import RunCache
 
 
@@ -37,6 +37,11 @@ def registry_client(module_args: dict) -> tuple[RegistryClient, dict, bool]:
         raise AnsibleActionFail("; ".join(result.error_messages))
     params = result.validated_parameters
     return RegistryClient.from_options(params), params["registry_mirrors"], params["upstream_fallback"]
+
+
+def _warning_text(warning) -> str:
+    """A module's warning as text: a str, or (ansible-core 2.19 and later) a summary object holding its event."""
+    return warning if isinstance(warning, str) else str(getattr(getattr(warning, "event", None), "msg", warning))
 
 
 class ActionModule(GalleryActionBase):
@@ -74,6 +79,18 @@ class ActionModule(GalleryActionBase):
             if "warning" in warmed:
                 self.controller_warnings = self.controller_warnings + [warmed["warning"]]
         return module_args
+
+    def shown_warnings(self, warnings: list[str]) -> list[str]:
+        """"Without signature verification" once per run for each gallery (the warning names the gallery): the first
+        host and task that installs from it shows it; every later install from it in the run would repeat it."""
+        token = "%s/%s" % (self._task._uuid, self.task_vars.get("inventory_hostname", ""))
+        seen = RunCache("warned")
+        shown = []
+        for warning in warnings:
+            text = _warning_text(warning)
+            if UNSIGNED_MARK not in text or seen.once_per_run(text, lambda: {"shown_by": token})["shown_by"] == token:
+                shown.append(warning)
+        return shown
 
     def _pinned_candidates(self, pinner: Pinner, loaded: list[dict], gallery: dict, entry: dict,
                            capability_option) -> dict:

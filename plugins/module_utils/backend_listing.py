@@ -115,6 +115,8 @@ def _row(root: BackendStore, backend: InstalledBackend, name: str, target_dir: s
         provenance.verified_signer(root, target_dir, target_metadata.get("digest"))
     row = {"name": name, "kind": kind, "directory": target_dir, "path": path, "run_file": os.path.join(path, RUN_FILE),
            "verified": signer is not None, "signer": signer, "runnable": runnable,
+           # What runs: a meta or alias row reports its build's digest and version.
+           "digest": target_metadata.get("digest") or None, "version": target_metadata.get("version") or None,
            "is_system": backend.is_system, "is_meta": False, "is_alias": False,
            "meta_backend_for": backend.meta_backend_for, "alias": backend.metadata.get("alias"),
            "metadata": backend.metadata}

@@ -16,6 +16,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials im
 from ansible_collections.localai.gallery.plugins.module_utils.errors import RegistryError
 from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import host_platform
 from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import first_answer, source_chain
+from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import is_image_reference
+from ansible_collections.localai.gallery.plugins.module_utils.uris import fallback_uris
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, read_only_store
 from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check import annotate_rows, check_upgrades
 
@@ -39,9 +41,10 @@ def gather_facts(request: FactsRequest, store: BackendStore, probe, client_facto
     if request.gallery_index is not None:
         client = client_factory()
 
-        def remote_digest(uri: str) -> str:
+        def remote_digest(uri: str, alternates: list[str]) -> str:
             client.credentials.bind(primary_registry(uri, request.registry_mirrors))
-            attempts = source_chain([uri], request.registry_mirrors, request.upstream_fallback)
+            images = [item for item in fallback_uris(uri, alternates) if is_image_reference(item)]
+            attempts = source_chain(images, request.registry_mirrors, request.upstream_fallback)
             return first_answer(attempts, lambda attempt: client.current_revision(attempt.reference).digest,
                                 (RegistryError,))
 

@@ -70,11 +70,11 @@ def _choose_concrete(request: InstallRequest, capability: str, result: dict) -> 
 
 def _refuse_or_pass(entry: dict, result: dict) -> dict:
     """An entry the controller refused (signature, integrity) stops here, before anything is planned; one it
-    warned about (unverified, not pinned) carries the warning to the host that installs it."""
+    warned about (unverified, not pinned) carries the warning to the host, shown only if it installs."""
     if entry.get("refusal"):
         raise SignatureError(entry["refusal"])
     if entry.get("warning"):
-        result["warnings"].append(entry["warning"])
+        result["install_warnings"].append(entry["warning"])
     return entry
 
 
@@ -103,7 +103,8 @@ def run_install(request: InstallRequest, installer: InstallPlanner, probe) -> di
     meta_keys = request.meta["capabilities"] if request.meta else {}
     capability = detect_capability(probe, validate_capability_option(request.capability, meta_keys))
     result = {"capability": capability["capability"], "capability_source": capability["source"],
-              "capability_reason": capability["reason"], "capability_key": None, "meta": None, "warnings": []}
+              "capability_reason": capability["reason"], "capability_key": None, "meta": None, "warnings": [],
+              "install_warnings": []}
     concrete = _choose_concrete(request, capability["capability"], result)
     validate_backend_name(concrete.name)
     classify(concrete.uri)  # an unsupported scheme is refused before anything is created
@@ -112,6 +113,10 @@ def run_install(request: InstallRequest, installer: InstallPlanner, probe) -> di
     concrete_change = installer.plan(concrete, request.state, request.force)
     meta_change = installer.plan_meta(meta_name, concrete) if meta_name else None
     changes = [change for change in (concrete_change, meta_change) if change is not None]
+    # What the controller said about the source (unverified, unpinned) matters only when bytes come from it.
+    install_warnings = result.pop("install_warnings")
+    if concrete_change.action == INSTALL:
+        result["warnings"] += install_warnings
     if not request.check_mode:
         if any(change.changed for change in changes):
             concrete_change, meta_change = _apply_under_lock(installer, request, concrete, concrete_change, meta_name)
@@ -122,7 +127,8 @@ def run_install(request: InstallRequest, installer: InstallPlanner, probe) -> di
     result["warnings"] += installer.warnings + installer.store.warnings
     signer = _signer_after(installer, concrete, concrete_change)
     result.update(verified=signer is not None, signer=signer,
-                  pinned_digest=concrete.pin["digest"] if concrete.pin else None)
+                  pinned_digest=concrete.pin["digest"] if concrete.pin else None,
+                  decompressor=installer.inflaters.describe())
     return _result(result, concrete_change, meta_change)
 
 

@@ -31,6 +31,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.metadata import (
 from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RemoteRevision
 from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import first_answer, source_chain
+from ansible_collections.localai.gallery.plugins.module_utils.inflaters import Inflaters
 from ansible_collections.localai.gallery.plugins.module_utils.sources import open_source
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, is_runnable_at
 from ansible_collections.localai.gallery.plugins.module_utils.uris import IMAGE, classify, fallback_uris
@@ -132,9 +133,11 @@ class InstallPlanner:
     """Plans and applies changes to backend directories of one store."""
 
     def __init__(self, store: BackendStore, client, registry_mirrors: dict[str, str] | None = None,
-                 ownership: owners.Ownership | None = None, upstream_fallback: bool = True) -> None:
+                 ownership: owners.Ownership | None = None, upstream_fallback: bool = True,
+                 inflaters: Inflaters | None = None) -> None:
         self.store = store
         self.client = client
+        self.inflaters = inflaters or Inflaters()
         self.registry_mirrors = registry_mirrors
         self.upstream_fallback = upstream_fallback
         self.ownership = ownership or owners.Ownership()
@@ -144,7 +147,7 @@ class InstallPlanner:
     def _sources(self, backend: ConcreteBackend) -> list:
         """The source of each attempt of the chain (oci/source_chain.py), in order."""
         verified_manifests = (backend.pin or {}).get("verified_manifests")
-        return [open_source(attempt, self.client, backend.sha256, verified_manifests)
+        return [open_source(attempt, self.client, backend.sha256, verified_manifests, self.inflaters)
                 for attempt in source_chain(backend.uris, self.registry_mirrors, self.upstream_fallback)]
 
     def _current_revision(self, backend: ConcreteBackend):

@@ -18,6 +18,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.descriptors import
     same_inode,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.errors import SourceError
+from ansible_collections.localai.gallery.plugins.module_utils.layer_streams import ExactReader
 from ansible_collections.localai.gallery.plugins.module_utils.tar_stream import Member, quoted
 
 _TAR_TYPES = {stat.S_IFREG: tarfile.REGTYPE, stat.S_IFDIR: tarfile.DIRTYPE, stat.S_IFLNK: tarfile.SYMTYPE}
@@ -77,7 +78,7 @@ class CopyFallback:
         try:
             info = os.fstat(descriptor)
             member = Member(rel, tarfile.REGTYPE, "", info.st_size, stat.S_IMODE(mode), info.st_mtime)
-            self._write_file(rel, member, descriptor_chunks(descriptor, info.st_size))
+            self._write_file(rel, member, ExactReader(descriptor_chunks(descriptor, info.st_size)))
         finally:
             os.close(descriptor)
 
@@ -149,7 +150,7 @@ class CopyFallback:
                     try:
                         if not same_inode(os.fstat(descriptor), info):
                             raise SourceError("source directory entry %r changed while it was copied" % quoted(rel))
-                        self._write_file(rel, member, descriptor_chunks(descriptor, info.st_size))
+                        self._write_file(rel, member, ExactReader(descriptor_chunks(descriptor, info.st_size)))
                     finally:
                         os.close(descriptor)
                 elif kind == stat.S_IFDIR:

@@ -1,26 +1,18 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The byte stream of a layer on its way to the extractor: decompression by magic bytes (bounded against bombs),
-the three-stage pipeline (fetch+hash, inflate, write) with read-ahead threads, exact reads for the tar parser."""
+"""The byte stream of a layer on its way to the extractor: decompression by magic bytes (bounded against bombs;
+the inflater is the host's fastest, inflaters.py), the three-stage pipeline (fetch+hash, inflate, write) with
+read-ahead threads, exact reads for the tar parser."""
 
 from __future__ import annotations
 
 import queue
 import threading
-import zlib
 
-from ansible_collections.localai.gallery.plugins.module_utils.errors import (
-    CorruptLayerError,
-    DecompressionBombError,
-    MissingLibraryError,
-)
+from ansible_collections.localai.gallery.plugins.module_utils.errors import CorruptLayerError, DecompressionBombError
+from ansible_collections.localai.gallery.plugins.module_utils.inflaters import Inflaters
 from ansible_collections.localai.gallery.plugins.module_utils.oci.responses import CHUNK_SIZE
-
-try:
-    import zstandard
-except ImportError:
-    zstandard = None
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -37,69 +29,6 @@ def file_chunks(handle):
         if not chunk:
             return
         yield chunk
-
-
-class _ChunkReader:
-    """A file-like `read(n)` over an iterator of byte chunks (what zstandard wants to pull from)."""
-
-    def __init__(self, first: bytes, rest) -> None:
-        self._pending = first
-        self._rest = rest
-
-    def read(self, size: int = -1) -> bytes:
-        while not self._pending:
-            self._pending = next(self._rest, b"")
-            if not self._pending:
-                return b""
-        if size < 0 or size >= len(self._pending):
-            data, self._pending = self._pending, b""
-        else:
-            data, self._pending = self._pending[:size], self._pending[size:]
-        return data
-
-
-def _gunzip(first: bytes, rest):
-    """Inflate gzip (several members allowed) with bounded output per step, so a bomb cannot fill memory."""
-    inflater = zlib.decompressobj(31)
-    pending = first
-    while True:
-        while pending:
-            try:
-                output = inflater.decompress(pending, CHUNK_SIZE)
-            except zlib.error as exc:
-                raise CorruptLayerError("a gzip layer is corrupt: %s" % exc)
-            if output:
-                yield output
-            if inflater.eof:
-                pending = inflater.unused_data
-                inflater = zlib.decompressobj(31) if pending else inflater
-            else:
-                pending = inflater.unconsumed_tail
-        pending = next(rest, None)
-        if pending is None:
-            break
-    if not inflater.eof:
-        raise CorruptLayerError("a gzip layer is truncated")
-
-
-def _unzstd(first: bytes, rest):
-    """Inflate zstd across frames (pzstd and parallel encoders write several) with bounded output per read."""
-    if zstandard is None:
-        raise MissingLibraryError("zstandard",
-                                  "to extract zstd-compressed layers (pip install zstandard on the target)")
-    try:
-        reader = zstandard.ZstdDecompressor().stream_reader(_ChunkReader(first, rest), read_size=CHUNK_SIZE,
-                                                            read_across_frames=True)
-    except TypeError:
-        raise MissingLibraryError("zstandard", "0.18 or later to extract zstd layers of several frames")
-    try:
-        while True:
-            output = reader.read(CHUNK_SIZE)
-            if not output:
-                return
-            yield output
-    except zstandard.ZstdError as exc:
-        raise CorruptLayerError("a zstd layer is corrupt: %s" % exc)
 
 
 class _Counted:
@@ -130,8 +59,10 @@ def _bomb_checked(output, compressed: _Counted):
         yield chunk
 
 
-def decompressed(chunks):
-    """Yield the decompressed bytes of a gzip, zstd or uncompressed stream, chosen by its magic bytes."""
+def decompressed(chunks, inflaters: Inflaters | None = None):
+    """Yield the decompressed bytes of a gzip, zstd or uncompressed stream, chosen by its magic bytes, inflated
+    by the routes `inflaters` chose for this host (the fastest it has, by default)."""
+    inflaters = inflaters or Inflaters()
     chunks = _Counted(chunks)
     first = b""
     for chunk in chunks:
@@ -139,9 +70,9 @@ def decompressed(chunks):
         if len(first) >= 4:
             break
     if first.startswith(GZIP_MAGIC):
-        return _bomb_checked(_gunzip(first, chunks), chunks)
+        return _bomb_checked(inflaters.gunzip(first, chunks), chunks)
     if first.startswith(ZSTD_MAGIC):
-        return _bomb_checked(_unzstd(first, chunks), chunks)
+        return _bomb_checked(inflaters.unzstd(first, chunks), chunks)
     return _passthrough(first, chunks)
 
 
@@ -154,14 +85,14 @@ def _passthrough(first: bytes, rest):
 _DONE = object()
 
 
-def layer_stream(compressed_chunks, fetch_depth: int = 3, inflate_depth: int = 8):
+def layer_stream(compressed_chunks, inflaters: Inflaters | None = None, fetch_depth: int = 3, inflate_depth: int = 8):
     """One layer as a three-stage pipeline: fetch and hash in one thread, inflate in another, and the caller
     parses the tar and writes files. hashlib, zlib, zstd, socket reads and file writes release the GIL, so the
     stages run side by side. Each queue is bounded, so memory does not grow with the layer: fetching is the
     fastest stage and needs only a few chunks in hand (each 1 MiB chunk queued costs RSS; 3 keeps the
     module under 64 MiB), while the writer's demand comes in bursts that 8 inflated chunks absorb."""
-    return read_ahead(decompressed(read_ahead(compressed_chunks, fetch_depth, "layer-fetch")), inflate_depth,
-                      "layer-inflate")
+    return read_ahead(decompressed(read_ahead(compressed_chunks, fetch_depth, "layer-fetch"), inflaters),
+                      inflate_depth, "layer-inflate")
 
 
 def read_ahead(chunks, depth: int = 8, name: str = "layer-read-ahead"):
@@ -239,6 +170,13 @@ class ExactReader:
             gathered += self._buffer[:needed]
             self._buffer = self._buffer[needed:]
         return bytes(gathered)
+
+    def take(self, size: int):
+        """Exactly `size` bytes as one memoryview when the current chunk holds them (a small file), else None."""
+        if len(self._buffer) >= size:
+            piece, self._buffer = self._buffer[:size], self._buffer[size:]
+            return piece
+        return None
 
     def iter_slices(self, size: int):
         """Yield memoryviews that add up to exactly `size` bytes; raise if the stream ends first."""

@@ -47,6 +47,19 @@ _SKIPPED_TYPES = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | O_CLOEXEC
 
 
+def current_umask() -> int:
+    """This process's umask, read without changing it (Linux 4.7+); 0o777 when unknown, so that every file is
+    fchmod-ed to its exact mode."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o777
+
+
 class LayerExtractor(CopyFallback):
     """Apply layers, one after the other, to a staging directory given by its descriptor.
 
@@ -67,6 +80,7 @@ class LayerExtractor(CopyFallback):
         self._real_dirs = {""}
         self._layer_paths: set[str] = set()
         self._deferred_copies: list[tuple[str, str | None]] = []
+        self._umask_or_sticky = current_umask() | 0o1000
 
     # --- helpers ---------------------------------------------------------------------------------
     def _mode(self, rel: str) -> int | None:
@@ -124,21 +138,26 @@ class LayerExtractor(CopyFallback):
         self.bytes_written += size
 
     # --- entries ---------------------------------------------------------------------------------
-    def _write_file(self, rel: str, member: Member, pieces) -> None:
-        """A regular file at rel with the bytes of `pieces` (an iterable of buffers adding up to member.size)."""
+    def _write_file(self, rel: str, member: Member, reader: ExactReader) -> None:
+        """A regular file at rel with the next member.size bytes of the reader. Created with its final mode
+        (staging is root's alone), so fchmod is needed only for bits the umask takes or the sticky bit; a
+        small file is one write of a view of the chunk in hand."""
         self._claim_space(member.name, member.size)
         self._make_parents(rel)
+        mode = member.mode & 0o1777
         try:
-            descriptor = os.open(rel, _CREATE_FLAGS, 0o600, dir_fd=self.root_fd)
+            descriptor = os.open(rel, _CREATE_FLAGS, mode & 0o777, dir_fd=self.root_fd)
         except FileExistsError:
             self._remove(rel)
-            descriptor = os.open(rel, _CREATE_FLAGS, 0o600, dir_fd=self.root_fd)
+            descriptor = os.open(rel, _CREATE_FLAGS, mode & 0o777, dir_fd=self.root_fd)
         try:
-            for piece in pieces:
+            whole = reader.take(member.size)
+            for piece in (whole,) if whole is not None else reader.iter_slices(member.size):
                 while piece:
                     written = os.write(descriptor, piece)
                     piece = piece[written:]
-            os.fchmod(descriptor, member.mode & 0o1777)
+            if mode & self._umask_or_sticky:
+                os.fchmod(descriptor, mode)
             os.utime(descriptor, (member.mtime, member.mtime))
         finally:
             os.close(descriptor)
@@ -244,7 +263,7 @@ class LayerExtractor(CopyFallback):
             raise UnsafeEntryError("unsafe entry %r: only a directory may stand for the backend directory itself"
                                    % quoted(member.name))
         if is_regular and rel:
-            self._write_file(rel, member, reader.iter_slices(member.size))
+            self._write_file(rel, member, reader)
         else:
             reader.skip(member.size)
             if entry_type == tarfile.DIRTYPE:

@@ -84,8 +84,8 @@ def resolve_meta(meta_name: str, capabilities: dict[str, str], capability: str,
         if not concrete:
             continue
         if position and key == fallback:
-            refused = _vendor_build_mismatch(capability, concrete, ((candidates or {}).get(concrete) or {}).get("uri")
-                                             or "")
+            build_uri = ((candidates or {}).get(concrete) or {}).get("uri") or ""
+            refused = _vendor_build_mismatch(capability, concrete, build_uri)
             if refused:
                 continue
         if position == 0:

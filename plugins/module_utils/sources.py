@@ -24,6 +24,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     SourceError,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.descriptors import O_CLOEXEC
+from ansible_collections.localai.gallery.plugins.module_utils.inflaters import Inflaters
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
 from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import ImageReference, parse_reference
 from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import Attempt
@@ -51,11 +52,12 @@ class ImageSource:
     """An image in a registry: `reference` is what to ask (a pull-through mirror's, or the uri's own)."""
 
     def __init__(self, uri: str, client: RegistryClient, reference: ImageReference | None = None,
-                 verified_manifests: list[str] | None = None) -> None:
+                 verified_manifests: list[str] | None = None, inflaters: Inflaters | None = None) -> None:
         self.uri = uri
         self.reference = reference or parse_reference(uri)
         self.client = client
         self.verified_manifests = verified_manifests
+        self.inflaters = inflaters or Inflaters()
         self.warnings: list[str] = []
 
     def __str__(self) -> str:
@@ -72,7 +74,8 @@ class ImageSource:
                                                                   ", ".join(self.verified_manifests)))
         extractor = LayerExtractor(stage_fd)
         for layer in image.layers:
-            extractor.extract(layer_stream(self.client.iter_blob(self.reference, layer["digest"], layer["size"])))
+            extractor.extract(layer_stream(self.client.iter_blob(self.reference, layer["digest"], layer["size"]),
+                                           self.inflaters))
         self.warnings = extractor.warnings
         return image.digest
 
@@ -80,10 +83,11 @@ class ImageSource:
 class OciArchiveSource:
     """`ocifile://PATH`: an OCI image layout packed in a tar file on the target."""
 
-    def __init__(self, uri: str, wanted_platform: dict[str, str | None]) -> None:
+    def __init__(self, uri: str, wanted_platform: dict[str, str | None], inflaters: Inflaters | None = None) -> None:
         self.uri = uri
         self.path = uri[len("ocifile://"):]
         self.wanted_platform = wanted_platform
+        self.inflaters = inflaters or Inflaters()
         self.warnings: list[str] = []
 
     def __str__(self) -> str:
@@ -141,7 +145,7 @@ class OciArchiveSource:
                 except KeyError:
                     raise SourceError("OCI archive %s lacks layer %s" % (self.path, layer["digest"]))
                 chunks = verified(file_chunks(handle), layer["digest"], layer["size"], self.path)
-                extractor.extract(layer_stream(chunks))
+                extractor.extract(layer_stream(chunks, self.inflaters))
         self.warnings = extractor.warnings
         return top.digest
 
@@ -178,12 +182,13 @@ class DirectorySource:
 class TarballSource:
     """`http(s)://...tar(.gz|.zst)` or a local tarball, checked against the sha256 it is given."""
 
-    def __init__(self, uri: str, sha256: str | None, request: Request) -> None:
+    def __init__(self, uri: str, sha256: str | None, request: Request, inflaters: Inflaters | None = None) -> None:
         if not sha256:
             raise SourceError("%s is a tarball: give its sha256 so the download can be verified" % uri)
         self.uri = uri
         self.digest = "sha256:" + sha256.lower().replace("sha256:", "")
         self.request = request
+        self.inflaters = inflaters or Inflaters()
         self.warnings: list[str] = []
 
     def __str__(self) -> str:
@@ -207,20 +212,21 @@ class TarballSource:
         with handle:
             chunks = verified(file_chunks(handle), self.digest, None, self.uri, user_checksum=True)
             extractor = LayerExtractor(stage_fd)
-            extractor.extract(layer_stream(chunks))
+            extractor.extract(layer_stream(chunks, self.inflaters))
         self.warnings = extractor.warnings
         return self.digest
 
 
 def open_source(attempt: Attempt, client: RegistryClient, sha256: str | None = None,
-                verified_manifests: list[str] | None = None):
+                verified_manifests: list[str] | None = None, inflaters: Inflaters | None = None):
     """The source object for one attempt of a source chain, by the kind of its uri (uris.classify);
-    `verified_manifests` limits an image to the platform manifests whose signatures the controller verified."""
+    `verified_manifests` limits an image to the platform manifests whose signatures the controller verified;
+    `inflaters` are the host's (inflaters.py)."""
     kind = classify(attempt.uri)
     if kind == OCIFILE:
-        return OciArchiveSource(attempt.uri, client.wanted_platform)
+        return OciArchiveSource(attempt.uri, client.wanted_platform, inflaters)
     if kind == TARBALL:
-        return TarballSource(attempt.uri, sha256, client.http)
+        return TarballSource(attempt.uri, sha256, client.http, inflaters)
     if kind == DIRECTORY:
         return DirectorySource(attempt.uri)
-    return ImageSource(attempt.uri, client, attempt.reference, verified_manifests)
+    return ImageSource(attempt.uri, client, attempt.reference, verified_manifests, inflaters)

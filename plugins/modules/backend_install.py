@@ -141,6 +141,19 @@ options:
         (gather M(localai.gallery.backend_facts) first, as the role does).
     type: bool
     default: true
+  decompressor:
+    description:
+      - V(auto) inflates layers with the fastest inflater the target has, as containerd does with C(unpigz).
+        gzip, fastest first, the C(zlib-ng) or C(isal) Python modules (C(pip install zlib-ng)), then C(igzip)
+        (Debian package C(isal)) or C(pigz) on the PATH, then Python's own zlib; zstd, the C(zstandard) module,
+        then the C(zstd) command. None of them is required.
+      - V(stdlib) uses Python's zlib (and the C(zstandard) module) only. Setting C(LOCALAI_GALLERY_DECOMPRESSOR=stdlib)
+        in the target's environment does the same.
+      - The files written and every digest check are the same whichever inflater runs; RV(decompressor) says which
+        one did.
+    type: str
+    choices: [auto, stdlib]
+    default: auto
   gallery_entry:
     description:
       - The gallery entry of O(name), set by the action plugin from O(galleries). Leave unset.
@@ -155,7 +168,7 @@ options:
     type: dict
 notes:
   - The gallery is read on the controller with PyYAML; targets need only Python 3.9 or later.
-    zstd-compressed layers need the C(zstandard) Python library on the target.
+    zstd-compressed layers need the C(zstandard) Python library or the C(zstd) command on the target.
   - Symbolic links are created verbatim, whatever their target, as LocalAI's extractor does; nothing is ever
     written through a link. Hardlinks to entries outside the image are refused; device nodes and FIFOs are
     skipped; setuid and setgid bits are dropped. C(run.sh) always ends up executable by its owner.
@@ -288,10 +301,18 @@ reason:
   returned: success
   type: str
   sample: not installed
+decompressor:
+  description:
+    - What inflated the layers in this run (see O(decompressor)), comma-separated when gzip and zstd layers
+      were inflated by different routes; null when nothing was inflated (nothing installed, or a directory).
+  returned: success
+  type: str
+  sample: zlib-ng
 """
 
 from ansible_collections.localai.gallery.plugins.module_utils.backends_module import BackendsModule
 from ansible_collections.localai.gallery.plugins.module_utils.flow_install import InstallRequest, run_install
+from ansible_collections.localai.gallery.plugins.module_utils.inflaters import Inflaters
 from ansible_collections.localai.gallery.plugins.module_utils.install_plan import InstallPlanner
 from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 
@@ -312,6 +333,7 @@ def main() -> None:
             trusted_root={"type": "path"},
             pin_digests={"type": "bool", "default": True},
             warm_mirrors={"type": "bool", "default": True},
+            decompressor={"type": "str", "choices": ["auto", "stdlib"], "default": "auto"},
             gallery_entry={"type": "dict"},
             gallery_candidates={"type": "dict"},
             uri_pin={"type": "dict"},
@@ -323,7 +345,8 @@ def main() -> None:
 
     def install() -> dict:
         planner = InstallPlanner(module.store(), RegistryClient.from_options(module.params),
-                                 module.params["registry_mirrors"], module.ownership(), module.params["upstream_fallback"])
+                                 module.params["registry_mirrors"], module.ownership(), module.params["upstream_fallback"],
+                                 Inflaters(module.params["decompressor"]))
         return run_install(InstallRequest(module.params, module.check_mode), planner, module.host_probe())
 
     module.run(install, "cannot install %s" % module.params["name"])

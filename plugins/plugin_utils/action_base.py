@@ -55,6 +55,10 @@ class GalleryActionBase(CollectionActionBase):
         """Module arguments for the target; raise BackendError for a clear one-line failure."""
         raise NotImplementedError
 
+    def shown_warnings(self, warnings: list[str]) -> list[str]:
+        """The warnings of a result that the user should see (a plugin may drop repeats)."""
+        return warnings
+
     def load_galleries(self, galleries, module_args: dict) -> list[dict]:
         loaded, warnings = load_galleries(galleries, self._loader.path_dwim, validate_certs_option(module_args))
         for warning in warnings:
@@ -76,6 +80,8 @@ class GalleryActionBase(CollectionActionBase):
                                            task_vars=task_vars, wrap_async=wrap_async))
         if self.controller_warnings:
             result["warnings"] = list(self.controller_warnings) + list(result.get("warnings") or [])
+        if result.get("warnings"):
+            result["warnings"] = self.shown_warnings(result["warnings"])
         if not wrap_async:
             # async jobs remove their own temporary files when they end
             self._remove_tmp_path(self._connection._shell.tmpdir)

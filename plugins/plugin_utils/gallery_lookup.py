@@ -63,6 +63,8 @@ def upgrade_index(galleries: list[dict]) -> list[dict]:
         for entry in gallery["entries"]:
             if entry.get("name"):
                 slim = {field: str(entry[field]) for field in UPGRADE_FIELDS if entry.get(field)}
+                if isinstance(entry.get("mirrors"), list) and entry["mirrors"]:
+                    slim["mirrors"] = [str(mirror) for mirror in entry["mirrors"]]  # the sources install tries
                 slim["gallery"] = gallery.get("name") or ""
                 index.append(slim)
     return index

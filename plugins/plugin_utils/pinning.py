@@ -52,6 +52,10 @@ from ansible_collections.localai.gallery.plugins.plugin_utils.signatures import 
     verify_bundle,
 )
 
+# Shown by the host that installs such a backend, once per run for each gallery (action/backend_install.py).
+UNSIGNED_WARNING = "installing %s without signature verification: %s"
+UNSIGNED_MARK = " without signature verification: "
+
 
 class Pinner:
     """Pins and verifies images for one task: a registry client and the task's options, results shared per run.
@@ -83,7 +87,8 @@ class Pinner:
                 return {"refusal": str(IntegrityRequiredError(
                     "require_integrity: %s for OCI backend %s (set verification: in the gallery, or "
                     "require_integrity: false)" % (why, name)))}
-            return {"warning": "installing OCI backend %s without signature verification: %s" % (name, why)}
+            subject = ("OCI backends of gallery %s" % gallery_name) if gallery_name else "OCI backend %s" % name
+            return {"warning": UNSIGNED_WARNING % (subject, why)}
         if kind == OCIFILE and policy is not None:
             return {"refusal": str(SignatureError(
                 "gallery %s has a verification policy, and %s is an ocifile:// archive on the target, whose "

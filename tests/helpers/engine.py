@@ -28,7 +28,7 @@ class Engine:
     def __init__(self, backends_path: str, mirrors: dict | None = None, check_mode: bool = False,
                  lock_timeout: float = 600, ownership: Ownership | None = None, upstream_fallback: bool = True,
                  username: str | None = None, password: str | None = None, registry_auths: dict | None = None,
-                 docker_config_path: str | None = None, **client_options) -> None:
+                 docker_config_path: str | None = None, inflaters=None, **client_options) -> None:
         self.backends_path = backends_path
         self.check_mode = check_mode
         self.lock_timeout = lock_timeout
@@ -37,6 +37,7 @@ class Engine:
         self.upstream_fallback = upstream_fallback
         self.credentials = (registry_auths, username, password, docker_config_path)
         self.client_options = client_options
+        self.inflaters = inflaters
 
     def install(self, name: str, uris: list[str], metadata: dict | None = None, state: str = "present",
                 force: bool = False, sha256: str | None = None, capability: str = "default") -> SimpleNamespace:
@@ -46,12 +47,15 @@ class Engine:
         entry = {"name": name, "uri": uris[0], "mirrors": uris[1:], "alias": metadata.get("alias", ""),
                  "version": metadata.get("version", ""), "sha256": sha256,
                  "gallery": {"url": metadata.get("gallery_url", "")}}
+        if metadata.get("warning"):
+            entry["warning"] = metadata["warning"]  # what the controller's Pinner said about this source
         request = InstallRequest({"name": name, "uri": None, "alias": None, "sha256": sha256, "gallery_entry": entry,
                                   "gallery_candidates": None, "uri_pin": None, "state": state, "force": force,
                                   "capability": capability}, self.check_mode)
         client = RegistryClient(Credentials(*self.credentials), **self.client_options)
         with BackendStore(self.backends_path, self.lock_timeout) as store:
-            installer = InstallPlanner(store, client, self.mirrors, self.ownership, self.upstream_fallback)
+            installer = InstallPlanner(store, client, self.mirrors, self.ownership, self.upstream_fallback,
+                                       self.inflaters)
             return SimpleNamespace(**run_install(request, installer, NO_TOOLS_PROBE))
 
     def remove(self, name: str, capability: str = "default") -> SimpleNamespace:

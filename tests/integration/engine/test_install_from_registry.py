@@ -106,6 +106,17 @@ def test_present_is_idempotent_latest_follows_the_tag_and_force_reinstalls(regis
     assert listing(backends_path) == [".localai-gallery", "b"]
 
 
+def test_the_controllers_warning_about_a_source_is_shown_only_by_an_install(registry, pusher, backends_path):
+    """A no-op run says nothing about signatures: nothing was installed from the unverified source."""
+    uri = "%s/warned/tag:latest-cpu" % registry.host
+    pusher.push_backend("warned/tag", "latest-cpu", "v1")
+    unsigned = {"warning": "installing OCI backends of gallery g without signature verification: no policy"}
+    assert installer(backends_path).install("b", [uri], unsigned).warnings == [unsigned["warning"]]
+    again = installer(backends_path).install("b", [uri], unsigned)
+    assert again.changed is False and again.warnings == []
+    assert installer(backends_path).install("b", [uri], unsigned, force=True).warnings == [unsigned["warning"]]
+
+
 def test_reinstall_writes_metadata_afresh_with_mode_0644(registry, pusher, backends_path):
     """LocalAI's InstallBackend writes a new BackendMetadata: keys of the earlier install never survive."""
     uri = "%s/keep/keys:t" % registry.host

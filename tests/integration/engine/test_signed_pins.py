@@ -83,8 +83,8 @@ def test_no_policy_pins_without_verifying(registry, pusher, root_path, tmp_path)
     result = pinner(root_path, tmp_path).pin({"name": "plain", "uri": "%s/pins/plain:t" % registry.host},
                                              {"name": "plain", "url": "x"})
     assert result == {"pin": {"uri": "%s/pins/plain:t" % registry.host, "digest": image["digest"], "verified": False},
-                      "warning": "installing OCI backend plain without signature verification: gallery plain has no "
-                                 "verification policy"}
+                      "warning": "installing OCI backends of gallery plain without signature verification: gallery "
+                                 "plain has no verification policy"}
 
 
 def test_a_tag_the_controller_cannot_resolve(root_path, tmp_path):
@@ -95,8 +95,8 @@ def test_a_tag_the_controller_cannot_resolve(root_path, tmp_path):
     assert refused["refusal"].endswith("so its signature cannot be checked")
     warning = pinner(root_path, tmp_path).pin(entry, {"name": "plain", "url": "x"})["warning"]
     assert warning.startswith("the controller cannot resolve the image to a digest: 127.0.0.1:9/")
-    assert warning.endswith("each host resolves the tag itself; installing OCI backend gone without signature "
-                            "verification: gallery plain has no verification policy")
+    assert warning.endswith("each host resolves the tag itself; installing OCI backends of gallery plain without "
+                            "signature verification: gallery plain has no verification policy")
 
 
 # --- the OCI 1.1 referrers API, on the hostile registry ---------------------------------------------------------

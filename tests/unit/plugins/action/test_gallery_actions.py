@@ -39,9 +39,11 @@ def gallery(tmp_path, monkeypatch):
     return [{"name": "g", "url": str(path)}]
 
 
-def run_action(plugin_module, args: dict, action: str, async_val: int = 0, task_vars: dict | None = None):
+def run_action(plugin_module, args: dict, action: str, async_val: int = 0, task_vars: dict | None = None,
+               module_result: dict | None = None, task_uuid: str = "task-1"):
     """Run the action plugin with the module's execution stubbed; (result, module args it was given)."""
-    task = mock.MagicMock(args=args, action=action, async_val=async_val, check_mode=False, no_log=False)
+    task = mock.MagicMock(args=args, action=action, async_val=async_val, check_mode=False, no_log=False,
+                          _uuid=task_uuid)
     connection = mock.MagicMock(has_native_async=False)
     connection._shell.tmpdir = "/tmp/remote"
     plugin = plugin_module.ActionModule(task, connection, mock.MagicMock(), DataLoader(), None, None)
@@ -49,7 +51,7 @@ def run_action(plugin_module, args: dict, action: str, async_val: int = 0, task_
 
     def execute_module(module_name=None, module_args=None, task_vars=None, wrap_async=False, **_kwargs):
         given.update(module_name=module_name, module_args=module_args, wrap_async=wrap_async)
-        return {"changed": False}
+        return dict(module_result or {"changed": False})
 
     plugin._execute_module = execute_module
     plugin._remove_tmp_path = lambda path: given.setdefault("removed_tmp", path)
@@ -63,12 +65,25 @@ def test_install_hands_the_entry_and_the_builds_of_a_meta(gallery):
     assert given["module_name"] == "localai.gallery.backend_install" and "warnings" not in result
     for name in ("cpu-llama-cpp", "cuda12-llama-cpp"):  # LocalAI's warning, shown by the host that installs it
         assert module_args["gallery_candidates"][name]["warning"] == (
-            "installing OCI backend %s without signature verification: gallery g has no verification policy" % name)
+            "installing OCI backends of gallery g without signature verification: gallery g has no verification policy")
     assert "galleries" not in module_args
     assert module_args["gallery_entry"]["name"] == "llama-cpp" and "description" not in module_args["gallery_entry"]
     assert sorted(module_args["gallery_candidates"]) == ["cpu-llama-cpp", "cuda12-llama-cpp"]
     assert module_args["gallery_candidates"]["cpu-llama-cpp"]["version"] == "1.0"
     assert "pin_digests" not in module_args, "controller options stay on the controller"
+
+
+def test_the_unsigned_warning_is_shown_once_per_gallery_per_run(gallery):
+    unsigned = "installing OCI backends of gallery g without signature verification: gallery g has no policy"
+    other = "backend x does not look compatible with capability default of this host; installing it anyway"
+    shown = []
+    for task_uuid, host in (("task-1", "a"), ("task-1", "b"), ("task-2", "a")):
+        result, _given = run_action(install_action, {"name": "llama-cpp", "galleries": gallery, "pin_digests": False},
+                                    "localai.gallery.backend_install", task_vars={"inventory_hostname": host},
+                                    module_result={"changed": True, "warnings": [unsigned, other]},
+                                    task_uuid=task_uuid)
+        shown.append(result["warnings"])
+    assert shown == [[unsigned, other], [other], [other]]
 
 
 @pytest.mark.parametrize("async_val, wrapped", [(0, False), (3600, True)])

@@ -477,7 +477,7 @@ def _row(name, version="", digest="", alias=None, key=None, is_system=False):
     return key or name, {"directory": name, "is_system": is_system, "metadata": metadata}
 
 
-def _never_asked(uri):
+def _never_asked(uri, _alternates):
     raise AssertionError("the registry must not be asked for %s" % uri)
 
 
@@ -533,7 +533,7 @@ def test_upgrade_detection_by_digest(source, recorded, remote, flagged):
     del source
     asked = []
 
-    def remote_digest(uri):
+    def remote_digest(uri, _alternates):
         asked.append(uri)
         return remote
 
@@ -549,13 +549,21 @@ def test_upgrade_detection_by_digest(source, recorded, remote, flagged):
 
 
 def test_upgrade_check_failure_skips_the_row():
-    """core/gallery/upgrade.go:175 a failed GetImageDigest logs a warning and continues."""
-    def failing(_uri):
+    """core/gallery/upgrade.go:175 a failed GetImageDigest logs a warning and continues; the row says it was not
+    checked (a report must not count it as up to date), and the entry's alternates were asked too."""
+    asked = []
+
+    def failing(uri, alternates):
+        asked.append((uri, alternates))
         raise BackendError("registry quay.io is unreachable")
 
     rows = dict([_row("cpu-x", digest="sha256:" + "a" * 64)])
-    upgrades, checked, warnings = check_upgrades(rows, [{"name": "cpu-x", "uri": "quay.io/a/b:c"}], failing)
-    assert upgrades == {} and checked == {} and "unreachable" in warnings[0]
+    index = [{"name": "cpu-x", "uri": "quay.io/a/b:c", "mirrors": ["docker.io/a/b:c"]}]
+    upgrades, checked, warnings = check_upgrades(rows, index, failing)
+    assert upgrades == {} and "unreachable" in warnings[0]
+    assert asked == [("quay.io/a/b:c", ["docker.io/a/b:c"])]
+    assert checked["cpu-x"]["upgrade_available"] is False
+    assert checked["cpu-x"]["upgrade_check_error"] == "registry quay.io is unreachable"
 
 
 # --- the real gallery: every backend on every capability, against LocalAI's own decision ----------------------
