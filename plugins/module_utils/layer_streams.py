@@ -20,6 +20,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # checked once 64 MiB are out, so small, very regular layers are never refused.
 BOMB_RATIO = 1000
 BOMB_MIN_BYTES = 64 << 20
+INLINE_LAYER_BYTES = 8 << 20  # a compressed layer this small is inflated in the writer's thread
 
 
 def file_chunks(handle):
@@ -85,12 +86,18 @@ def _passthrough(first: bytes, rest):
 _DONE = object()
 
 
-def layer_stream(compressed_chunks, inflaters: Inflaters | None = None, fetch_depth: int = 3, inflate_depth: int = 8):
+def layer_stream(compressed_chunks, inflaters: Inflaters | None = None, compressed_size: int | None = None,
+                 fetch_depth: int = 3, inflate_depth: int = 6):
     """One layer as a three-stage pipeline: fetch and hash in one thread, inflate in another, and the caller
     parses the tar and writes files. hashlib, zlib, zstd, socket reads and file writes release the GIL, so the
     stages run side by side. Each queue is bounded, so memory does not grow with the layer: fetching is the
     fastest stage and needs only a few chunks in hand (each 1 MiB chunk queued costs RSS; 3 keeps the
-    module under 64 MiB), while the writer's demand comes in bursts that 8 inflated chunks absorb."""
+    module under 64 MiB), while the writer's demand comes in bursts that 6 inflated chunks absorb (8 cost 2.5 MiB
+    more with the faster inflaters, and measured no faster: cuda 1.395 s with 8, 1.413 s with 6, 6 runs)."""
+    if compressed_size is not None and compressed_size <= INLINE_LAYER_BYTES:
+        # A small layer (a Python backend's 30,000 sources in 1.4 MB) inflates in milliseconds: the threads
+        # would only take the GIL from the writer (venv: 0.934 s inline, 0.984 s in the pipeline, 7 runs).
+        return decompressed(compressed_chunks, inflaters)
     return read_ahead(decompressed(read_ahead(compressed_chunks, fetch_depth, "layer-fetch"), inflaters),
                       inflate_depth, "layer-inflate")
 

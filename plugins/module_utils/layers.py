@@ -296,4 +296,9 @@ class LayerExtractor(CopyFallback):
         def apply_entries() -> None:
             for member in iter_members(reader):
                 self._apply(member, reader)
-        self._finish(apply_entries)
+        try:
+            self._finish(apply_entries)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # an inflater in a pipe is killed and reaped now, also when extraction failed

@@ -75,7 +75,7 @@ class ImageSource:
         extractor = LayerExtractor(stage_fd)
         for layer in image.layers:
             extractor.extract(layer_stream(self.client.iter_blob(self.reference, layer["digest"], layer["size"]),
-                                           self.inflaters))
+                                           self.inflaters, layer["size"]))
         self.warnings = extractor.warnings
         return image.digest
 
@@ -145,7 +145,7 @@ class OciArchiveSource:
                 except KeyError:
                     raise SourceError("OCI archive %s lacks layer %s" % (self.path, layer["digest"]))
                 chunks = verified(file_chunks(handle), layer["digest"], layer["size"], self.path)
-                extractor.extract(layer_stream(chunks, self.inflaters))
+                extractor.extract(layer_stream(chunks, self.inflaters, layer["size"]))
         self.warnings = extractor.warnings
         return top.digest
 

@@ -21,6 +21,12 @@ TOOLS = {"igzip", "pigz", "zstd"}
 
 def forced(monkeypatch, route: str) -> Inflaters:
     """Inflaters whose only choice (past the stdlib) is `route`."""
+    if route == "isal" and inflaters.isal_zlib is None:  # imported by inflaters.py only without zlib-ng
+        try:
+            from isal import isal_zlib
+            monkeypatch.setattr(inflaters, "isal_zlib", isal_zlib)
+        except ImportError:
+            pass
     if route in MODULES and getattr(inflaters, MODULES[route]) is None:
         pytest.skip("the %s Python module is not installed here" % route)
     if route in TOOLS and shutil.which(route) is None:

@@ -34,9 +34,10 @@ def tree(root: str) -> dict:
             else:
                 with open(path, "rb") as handle:
                     content = handle.read()
+                mtime = int(info.st_mtime)
                 if name == "metadata.json":  # everything but the time of the install
-                    content = dict(json.loads(content), installed_at="")
-                found[relative] = ("file", stat.S_IMODE(info.st_mode), int(info.st_mtime), content)
+                    content, mtime = dict(json.loads(content), installed_at=""), 0
+                found[relative] = ("file", stat.S_IMODE(info.st_mode), mtime, content)
     return found
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import subprocess
+import tarfile
 
 import pytest
 import zstandard
@@ -20,9 +22,11 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     DecompressionBombError,
     DigestMismatchError,
     MissingLibraryError,
+    UnsafeEntryError,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.inflaters import Inflaters
 from ansible_collections.localai.gallery.plugins.module_utils.layer_streams import layer_stream
+from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
 from ansible_collections.localai.gallery.plugins.module_utils.oci.digests import verified
 
 PAYLOAD = os.urandom(3 << 20) + b"x" * (5 << 20)
@@ -126,3 +130,31 @@ def test_without_zstandard_or_zstd_a_zstd_layer_is_refused_with_what_to_install(
     with pytest.raises(MissingLibraryError, match="zstandard"):
         for _chunk in layer_stream(pieces(ZSTD_TWO_FRAMES), Inflaters("auto", environ={}, find_tool=lambda t: None)):
             pass
+
+
+@pytest.mark.parametrize("route", ["igzip", "pigz"])
+def test_a_tool_is_reaped_when_extraction_fails_on_a_small_inline_layer(monkeypatch, route, tmp_path):
+    """A small layer inflates in the writer's thread (no pipeline): the extractor closes the stream it failed on."""
+    started = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(inflaters.subprocess, "Popen", recording_popen)
+    chosen = forced(monkeypatch, route)
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as archive:
+        for name in ("ok.txt", "../escape.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 4
+            archive.addfile(info, io.BytesIO(b"data"))
+    compressed = gzip.compress(layer.getvalue() + os.urandom(1 << 20))
+    root_fd = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(UnsafeEntryError, match="would leave the backend directory"):
+            LayerExtractor(root_fd).extract(layer_stream(pieces(compressed), chosen, len(compressed)))
+    finally:
+        os.close(root_fd)
+    assert len(started) == 1 and started[0].returncode is not None, "the tool was reaped"
