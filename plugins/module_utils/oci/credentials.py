@@ -16,7 +16,6 @@ fallback, a redirect target or an upload location.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import os
 from urllib.parse import urlparse
@@ -26,6 +25,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.oci.reference impo
     apply_mirrors,
     canonical_registry,
     host_without_port,
+    is_loopback_host,
     parse_reference,
 )
 
@@ -49,17 +49,6 @@ def docker_config_auths(path: str | None) -> dict[str, str]:
 
 def _basic(username: str, password: str | None) -> str:
     return base64.b64encode(("%s:%s" % (username, password or "")).encode()).decode()
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def primary_registry(uri: str, registry_mirrors: dict | None = None) -> str | None:

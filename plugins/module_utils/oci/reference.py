@@ -171,7 +171,13 @@ def uses_plain_http(registry: str, insecure_registries: list[str] | tuple[str, .
     """Loopback registries and the ones the user lists as insecure are spoken to over plain HTTP, as Docker does."""
     if registry in [canonical_registry(item) for item in insecure_registries or ()]:
         return True
-    host = host_without_port(registry)
+    return is_loopback_host(host_without_port(registry))
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """`localhost` or a loopback address (no port)."""
+    if not host:
+        return False
     if host == "localhost":
         return True
     try:

@@ -35,6 +35,20 @@ ZSTD_TWO_FRAMES = zstandard.ZstdCompressor().compress(PAYLOAD[:1 << 20]) + \
     zstandard.ZstdCompressor().compress(PAYLOAD[1 << 20:])
 
 
+@pytest.fixture
+def started(monkeypatch) -> list:
+    """The processes the inflaters start, recorded."""
+    processes = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        processes.append(real_popen(*args, **kwargs))
+        return processes[-1]
+
+    monkeypatch.setattr(inflaters.subprocess, "Popen", recording_popen)
+    return processes
+
+
 def pieces(data: bytes, size: int = 65536):
     for offset in range(0, len(data), size):
         yield data[offset:offset + size]
@@ -83,15 +97,7 @@ def test_a_source_error_wins_over_the_inflaters_complaint(monkeypatch, route):
 
 
 @pytest.mark.parametrize("route", ["igzip", "pigz", "zstd"])
-def test_a_tool_is_killed_and_reaped_when_the_writer_stops_early(monkeypatch, route):
-    started = []
-    real_popen = subprocess.Popen
-
-    def recording_popen(*args, **kwargs):
-        started.append(real_popen(*args, **kwargs))
-        return started[-1]
-
-    monkeypatch.setattr(inflaters.subprocess, "Popen", recording_popen)
+def test_a_tool_is_killed_and_reaped_when_the_writer_stops_early(monkeypatch, route, started):
     chosen = forced(monkeypatch, route)
     block = gzip.compress(b"y" * (1 << 20)) if route != "zstd" else zstandard.ZstdCompressor().compress(b"y" * (1 << 20))
 
@@ -133,16 +139,8 @@ def test_without_zstandard_or_zstd_a_zstd_layer_is_refused_with_what_to_install(
 
 
 @pytest.mark.parametrize("route", ["igzip", "pigz"])
-def test_a_tool_is_reaped_when_extraction_fails_on_a_small_inline_layer(monkeypatch, route, tmp_path):
+def test_a_tool_is_reaped_when_extraction_fails_on_a_small_inline_layer(monkeypatch, route, tmp_path, started):
     """A small layer inflates in the writer's thread (no pipeline): the extractor closes the stream it failed on."""
-    started = []
-    real_popen = subprocess.Popen
-
-    def recording_popen(*args, **kwargs):
-        started.append(real_popen(*args, **kwargs))
-        return started[-1]
-
-    monkeypatch.setattr(inflaters.subprocess, "Popen", recording_popen)
     chosen = forced(monkeypatch, route)
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w") as archive:
