@@ -139,6 +139,12 @@ class LockTimeoutError(BackendError):
     """Another run holds the backends path lock for too long."""
 
 
+class LocalAIBusyError(BackendError):
+    """LocalAI itself is installing or upgrading the backend (its staging or backup entry is fresh)."""
+
+    transient = True
+
+
 class MetadataError(BackendError):
     """A metadata.json that cannot be read or parsed."""
 

@@ -25,6 +25,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
 )
 from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError, SignatureError
+from ansible_collections.localai.gallery.plugins.module_utils.localai_writers import wait_for_localai
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import (
     choose_build,
     is_compatible,
@@ -136,6 +137,10 @@ def _apply_under_lock(installer: InstallPlanner, request: InstallRequest, concre
                       planned: Change, meta_name: str | None) -> tuple[Change, Change | None]:
     """Take the lock once; plan both directories again under it and apply them, the concrete first."""
     with installer.store.locked():
+        backends_fd = installer.store.directory_fd()
+        if backends_fd is not None:  # LocalAI itself may be installing or upgrading the same backend
+            installer.store.warnings.extend(wait_for_localai(
+                backends_fd, [concrete.name] + ([meta_name] if meta_name else []), installer.store.lock_timeout))
         if request.force:
             concrete_change = planned
         else:

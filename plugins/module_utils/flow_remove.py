@@ -18,6 +18,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     validate_capability_option,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.errors import SystemBackendError
+from ansible_collections.localai.gallery.plugins.module_utils.localai_writers import wait_for_localai
 from ansible_collections.localai.gallery.plugins.module_utils.store import (
     BackendStore,
     read_only_store,
@@ -65,6 +66,8 @@ def run_remove(request: RemoveRequest, store: BackendStore, probe) -> dict:
     if removed and not request.check_mode:
         with store.locked():
             removed = plan_removal(store, request.system_backends_path, request.name, capability)
+            if removed:  # LocalAI itself may be installing or upgrading them
+                store.warnings.extend(wait_for_localai(store.directory_fd(), removed, store.lock_timeout))
             for directory in removed:
                 store.delete(directory)
                 provenance.forget(store, directory)

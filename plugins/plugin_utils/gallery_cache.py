@@ -31,6 +31,7 @@ try:
 except ImportError:
     from yaml import SafeLoader as GalleryLoader
 
+MAX_REFERENCE_BYTES = 4096  # a .ref file holds one file name
 DEFAULT_GALLERIES = [{"name": "localai", "url": "github:mudler/LocalAI/backend/index.yaml@master"}]
 # LocalAI's real backend index is 0.3 MB and 44,000 values once its anchors are expanded: these bounds leave it
 # room to grow a hundredfold, and stop a "billion laughs" document (a few hundred bytes of nested aliases that
@@ -58,10 +59,12 @@ def _check_expansion(document) -> None:
 
 
 def expand_url(url: str) -> str:
-    """`github:owner/repo/path@branch` -> the raw file of that branch (default main); other forms unchanged."""
+    """`github:owner/repo/path@branch` (or `github://...`, pkg/downloader/uri.go GithubURI2) -> the raw file of
+    that branch (default main); other forms unchanged."""
     if not url.startswith("github:"):
         return url
-    spec, _sep, branch = url[len("github:"):].partition("@")
+    prefix = "github://" if url.startswith("github://") else "github:"
+    spec, _sep, branch = url[len(prefix):].partition("@")
     parts = spec.split("/", 2)
     if len(parts) < 3 or not all(parts):
         raise GalleryError("invalid gallery URL %r: expected github:owner/repo/path[@branch]" % url)
@@ -120,8 +123,18 @@ class GalleryCache:
         self.warnings: list[str] = []
 
     def _fetch(self, source: str, etag: str | None) -> tuple[bytes | None, str | None]:
-        """(body, etag); body None means 304 Not Modified."""
+        """(body, etag); body None means 304 Not Modified. A URL ending in `.ref` names a small file that holds
+        the gallery's file name, next to it (core/gallery/gallery.go findGalleryURLFromReferenceURL)."""
         url = expand_url(source)
+        if url.endswith(".ref"):
+            reference = (self._read(url, None)[0] or b"")[:MAX_REFERENCE_BYTES + 1]
+            target = reference.decode("utf-8", "replace").strip()
+            if not target or len(reference) > MAX_REFERENCE_BYTES or any(char in target for char in "\r\n\0"):
+                raise GalleryError("invalid reference file %s: it must hold one file name" % redact_url(url))
+            url = url[:url.rindex("/") + 1] + target
+        return self._read(url, etag)
+
+    def _read(self, url: str, etag: str | None) -> tuple[bytes | None, str | None]:
         if url.startswith(("http://", "https://")):
             headers = {"If-None-Match": etag} if etag else {}
             try:

@@ -44,3 +44,24 @@ def test_github_urls():
     assert expand_url("github:o/r/p.yaml").endswith("/o/r/main/p.yaml")
     with pytest.raises(GalleryError, match="expected github:owner/repo/path"):
         expand_url("github:onlyowner")
+
+
+def test_github_double_slash_urls_as_localai_reads_them():
+    """pkg/downloader/uri.go: GithubURI2 = "github://", resolved like "github:"."""
+    assert expand_url("github://mudler/LocalAI/backend/index.yaml@master") == \
+        "https://raw.githubusercontent.com/mudler/LocalAI/master/backend/index.yaml"
+
+
+def test_a_ref_url_names_the_gallery_file_next_to_it(tmp_path):
+    """core/gallery/gallery.go findGalleryURLFromReferenceURL: url[:LastIndex("/")+1] + the file's content."""
+    (tmp_path / "index-2026.yaml").write_bytes(GALLERY)
+    (tmp_path / "index.ref").write_text("index-2026.yaml\n")
+    entries = GalleryCache(str(tmp_path / "c"), run_id="1").load({"name": "f", "url": str(tmp_path / "index.ref")})
+    assert [entry["name"] for entry in entries] == ["llama-cpp", "cpu-llama-cpp"]
+
+
+@pytest.mark.parametrize("content", ["", "a.yaml\nb.yaml", "x" * 5000])
+def test_a_ref_file_that_does_not_hold_one_name_is_refused(tmp_path, content):
+    (tmp_path / "index.ref").write_text(content)
+    with pytest.raises(GalleryError, match="invalid reference file .*index.ref: it must hold one file name"):
+        GalleryCache(str(tmp_path / "c"), run_id="1").load({"name": "f", "url": str(tmp_path / "index.ref")})
