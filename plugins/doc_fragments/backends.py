@@ -12,12 +12,15 @@ options:
   backends_path:
     description:
       - Directory that holds the installed backends, one subdirectory each (LocalAI C(--backends-path)).
-      - When not set, the E(LOCALAI_BACKENDS_PATH) environment variable of the target is used, then V(/backends).
+      - When not set, the E(LOCALAI_BACKENDS_PATH) or E(BACKENDS_PATH) environment variable of the target is used
+        (LocalAI reads the same two), then V(/backends).
     type: path
     default: /backends
   system_backends_path:
     description:
       - Read-only directory of preinstalled backends. They are listed, never changed or removed.
+      - When not set, the E(LOCALAI_BACKENDS_SYSTEM_PATH) or E(BACKEND_SYSTEM_PATH) environment variable of the
+        target is used (LocalAI reads the same two), then V(/var/lib/local-ai/backends).
     type: path
     default: /var/lib/local-ai/backends
   capability:

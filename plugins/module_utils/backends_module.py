@@ -23,9 +23,11 @@ from ansible_collections.localai.gallery.plugins.module_utils.store import Backe
 # One spec per doc fragment (plugins/doc_fragments/backends.py): localai.gallery.backends, .registry, .store.
 FRAGMENT_SPECS = {
     "backends": {
+        # The environment variables LocalAI reads, in its order (core/cli/run.go BackendsPath, BackendsSystemPath).
         "backends_path": {"type": "path", "default": "/backends",
-                          "fallback": (env_fallback, ["LOCALAI_BACKENDS_PATH"])},
-        "system_backends_path": {"type": "path", "default": "/var/lib/local-ai/backends"},
+                          "fallback": (env_fallback, ["LOCALAI_BACKENDS_PATH", "BACKENDS_PATH"])},
+        "system_backends_path": {"type": "path", "default": "/var/lib/local-ai/backends",
+                                 "fallback": (env_fallback, ["LOCALAI_BACKENDS_SYSTEM_PATH", "BACKEND_SYSTEM_PATH"])},
         "capability": {"type": "str"},
     },
     "registry": {

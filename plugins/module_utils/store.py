@@ -351,9 +351,15 @@ class BackendStore:
         LocalAI user cannot race it), then swap into place: readers see the old tree or the new one."""
         if require_run_file:
             info = entry_stat(RUN_FILE, staged.fd)
+            if info is not None and stat.S_ISLNK(info.st_mode):
+                # LocalAI's os.Stat follows a link: run.sh -> bin/start.sh is a run file (only its metadata read)
+                try:
+                    info = os.stat(RUN_FILE, dir_fd=staged.fd)
+                except OSError:
+                    info = None
             if info is None or not stat.S_ISREG(info.st_mode):
                 raise InvalidBackendError("%s is not a valid backend: run file not found (the image has no regular "
-                                          "file run.sh at its root)" % name)
+                                          "file run.sh at its root, nor a link to one)" % name)
             owners.make_run_file_executable(staged.fd)
         write_metadata(staged.fd, metadata)
         os.fchmod(staged.fd, 0o755)

@@ -16,7 +16,7 @@ import pytest
 from helpers.trees import read_metadata_at
 from helpers.engine import Engine
 from helpers.fault_proxy import FaultProxy
-from helpers.images import OCI_INDEX, Pusher, backend_files, compress, digest_of, entry, tar_bytes
+from helpers.images import OCI_INDEX, RUN_SH, Pusher, backend_files, compress, digest_of, entry, tar_bytes
 from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     AllSourcesFailedError,
     AuthenticationError,
@@ -140,6 +140,22 @@ def test_image_without_run_sh_changes_nothing(registry, pusher, backends_path):
     with pytest.raises(InvalidBackendError, match="not a valid backend: run file not found"):
         installer(backends_path).install("b", ["%s/norun/x:t" % registry.host], {})
     assert listing(backends_path) == [".localai-gallery"]
+
+
+@pytest.mark.parametrize("target, installs", [("bin/start.sh", True), ("bin", False), ("missing.sh", False)])
+def test_run_sh_may_be_a_link_to_a_file_as_localai_stat_accepts(registry, pusher, backends_path, target, installs):
+    """LocalAI checks run.sh with os.Stat (core/gallery/upgrade.go "check that run.sh exists"), a link followed."""
+    repository = "linkrun/%s" % target.replace("/", "-").replace(".", "-")
+    pusher.push_image(repository, "t", [[entry("bin", kind="dir", mode=0o755), entry("bin/start.sh", RUN_SH, mode=0o755),
+                                         entry("run.sh", kind="symlink", target=target)]])
+    uri = "%s/%s:t" % (registry.host, repository)
+    if not installs:
+        with pytest.raises(InvalidBackendError, match="nor a link to one"):
+            installer(backends_path).install("b", [uri], {})
+        return
+    assert installer(backends_path).install("b", [uri], {}).changed
+    assert os.readlink(os.path.join(backends_path, "b", "run.sh")) == "bin/start.sh"
+    assert listing(backends_path) == [".localai-gallery", "b"]
 
 
 def test_corrupt_blob_fails_and_keeps_the_previous_install(registry, pusher, backends_path):

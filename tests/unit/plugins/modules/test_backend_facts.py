@@ -31,3 +31,18 @@ def test_facts_and_a_version_decided_upgrade(tmp_path):
 def test_invalid_capability_fails_clearly(tmp_path):
     result = run_module(backend_facts, {"backends_path": str(tmp_path), "capability": "gpu"})
     assert result["failed"] and result["msg"].startswith("cannot gather backend facts: invalid capability 'gpu'")
+
+
+def test_the_paths_come_from_the_environment_variables_localai_reads(tmp_path, monkeypatch):
+    """core/cli/run.go: BackendsPath env:"LOCALAI_BACKENDS_PATH,BACKENDS_PATH", BackendsSystemPath
+    env:"LOCALAI_BACKENDS_SYSTEM_PATH,BACKEND_SYSTEM_PATH"."""
+    for directory, name in (("user", "cpu-user"), ("system", "cpu-system")):
+        (tmp_path / directory / name).mkdir(parents=True)
+        (tmp_path / directory / name / "run.sh").write_text("")
+    monkeypatch.delenv("LOCALAI_BACKENDS_PATH", raising=False)
+    monkeypatch.delenv("LOCALAI_BACKENDS_SYSTEM_PATH", raising=False)
+    monkeypatch.setenv("BACKENDS_PATH", str(tmp_path / "user"))
+    monkeypatch.setenv("BACKEND_SYSTEM_PATH", str(tmp_path / "system"))
+    facts = run_module(backend_facts, {"capability": "default"})["ansible_facts"]
+    assert sorted(facts["localai_backends"]) == ["cpu-system", "cpu-user"]
+    assert facts["localai_backends"]["cpu-system"]["is_system"] is True
