@@ -23,7 +23,14 @@ KEY_ORDER = ("alias", "meta_backend_for", "name", "gallery_url", "installed_at",
 
 
 def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`time.Now().Format(time.RFC3339)`, as LocalAI writes installed_at (core/gallery/backends.go): the host's
+    local time, `Z` when it is UTC, else the offset as +hh:mm."""
+    now = datetime.datetime.now().astimezone()
+    minutes = int((now.utcoffset() or datetime.timedelta(0)).total_seconds() // 60)
+    if not minutes:
+        return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    sign, minutes = ("+" if minutes > 0 else "-"), abs(minutes)
+    return now.strftime("%Y-%m-%dT%H:%M:%S") + "%s%02d:%02d" % (sign, minutes // 60, minutes % 60)
 
 
 def ordered_metadata(metadata: dict) -> dict:

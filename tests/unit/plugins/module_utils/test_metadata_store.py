@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 
 import pytest
 
@@ -16,7 +18,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     LockTimeoutError,
     MetadataError,
 )
-from ansible_collections.localai.gallery.plugins.module_utils.metadata import render_metadata
+from ansible_collections.localai.gallery.plugins.module_utils.metadata import now_rfc3339, render_metadata
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore, validate_backend_name
 
 
@@ -156,3 +158,16 @@ def test_run_sh_without_execute_bit_ends_executable(backends_path):
         os.chmod(os.path.join(staged.path, "run.sh"), 0o644)
         store.commit("cpu-x", staged, {"name": "cpu-x"})
     assert oct(os.stat(os.path.join(backends_path, "cpu-x", "run.sh")).st_mode & 0o777) == "0o755"
+
+
+# POSIX TZ strings (no tzdata needed): the offset is the opposite of the sign written.
+@pytest.mark.parametrize("zone, suffix", [("UTC0", r"Z"), ("CET-1", r"\+01:00"), ("NST3:30", r"-03:30")])
+def test_installed_at_is_written_as_go_formats_time_rfc3339(monkeypatch, zone, suffix):
+    """core/gallery/backends.go: InstalledAt: time.Now().Format(time.RFC3339), local time, Z only for UTC."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d" + suffix, now_rfc3339())
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
