@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
@@ -51,9 +53,9 @@ class GalleryActionBase(CollectionActionBase):
     _supports_async = True
     argument_spec = dict(FRAGMENT_SPECS["registry"], galleries={"type": "list", "elements": "dict"})
 
+    @abstractmethod
     def module_args_from_galleries(self, module_args: dict, galleries) -> dict:
         """Module arguments for the target; raise BackendError for a clear one-line failure."""
-        raise NotImplementedError
 
     def shown_warnings(self, warnings: list[str]) -> list[str]:
         """The warnings of a result that the user should see (a plugin may drop repeats)."""
