@@ -168,14 +168,21 @@ class _Feeder(threading.Thread):
         self.process, self.first, self.rest = process, first, rest
         self.error: BaseException | None = None
 
+    def _write(self, chunk: bytes) -> bool:
+        """False when the tool is gone (exited or killed): its status says why."""
+        try:
+            self.process.stdin.write(chunk)
+            return True
+        except (ValueError, OSError):
+            return False
+
     def run(self) -> None:
         try:
-            self.process.stdin.write(self.first)
-            for chunk in self.rest:
-                self.process.stdin.write(chunk)
-        except (BrokenPipeError, ValueError, OSError):
-            pass  # the tool exited (or was killed): its status says why
-        except BaseException as exc:  # pylint: disable=broad-except  # re-raised by the reader, in its thread
+            if self._write(self.first):
+                for chunk in self.rest:
+                    if not self._write(chunk):
+                        break
+        except BaseException as exc:  # pylint: disable=broad-except  # the source's error, raised by the reader
             self.error = exc
         finally:
             close = getattr(self.rest, "close", None)
