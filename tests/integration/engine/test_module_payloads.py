@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 PREFIX = "ansible_collections/localai/gallery/plugins/module_utils/"
 # What installing needs and nothing else does.
 ENGINE = {"install_plan.py", "sources.py", "layers.py", "layer_copies.py", "layer_streams.py", "tar_stream.py",
-          "meta_resolution.py", "uris.py"}
+          "inflaters.py", "meta_resolution.py", "uris.py"}
 
 
 def payload(tmp_path, module: str, args: str) -> dict[str, int]:
@@ -55,7 +55,7 @@ def test_backend_remove_ships_no_registry_or_extraction_code(tmp_path, backends)
     shipped = set(payload(tmp_path, "backend_remove", "name=x backends_path=%s capability=default" % backends))
     assert shipped == {"__init__.py", "backends_module.py", "errors.py", "results.py", "capability.py", "store.py",
                        "descriptors.py", "ownership.py", "metadata.py", "flow_remove.py", "backend_listing.py",
-                       "provenance.py"}, sorted(shipped)
+                       "provenance.py", "localai_writers.py"}, sorted(shipped)
 
 
 def test_backend_facts_ships_the_registry_client_but_nothing_that_installs(tmp_path, backends):
