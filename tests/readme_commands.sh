@@ -28,7 +28,8 @@ standin=$!
 trap 'kill $standin 2>/dev/null || true; stop_fixture_env "$WORK"' EXIT
 for _ in $(seq 100); do [ -s "$WORK/internet/port" ] && break; sleep 0.1; done
 [ -s "$WORK/internet/port" ] || { cat "$WORK/internet.log"; echo "readme: the stand-in internet did not start"; exit 1; }
-export https_proxy=http://127.0.0.1:$(cat "$WORK/internet/port") SSL_CERT_FILE=$WORK/internet/ca.pem
+proxy_port=$(cat "$WORK/internet/port")
+export https_proxy=http://127.0.0.1:$proxy_port SSL_CERT_FILE=$WORK/internet/ca.pem
 export HTTPS_PROXY=$https_proxy
 ln -s "$COLLECTION/playbooks" "$WORK/playbooks"  # the README's paths are relative to a clone, or to the collection
 
@@ -48,15 +49,17 @@ done <"$WORK/commands.sh"
 
 # What the commands did: installed from the official gallery and registry (through the stand-in), whisper
 # removed; provisioning puts whisper back (group_vars lists it) and a run after that changes nothing.
-cmp -s "$COLLECTION/playbooks/inventory/example/hosts.yml" "$WORK/inventory/hosts.yml" \
-  && cmp -s "$COLLECTION/playbooks/inventory/example/group_vars/localai.yml" "$WORK/inventory/group_vars/localai.yml" \
-  || { echo "readme: the example inventory was edited"; exit 1; }
+if ! cmp -s "$COLLECTION/playbooks/inventory/example/hosts.yml" "$WORK/inventory/hosts.yml" \
+    || ! cmp -s "$COLLECTION/playbooks/inventory/example/group_vars/localai.yml" "$WORK/inventory/group_vars/localai.yml"; then
+  echo "readme: the example inventory was edited"; exit 1
+fi
 [ -f "$LOCALAI_BACKENDS_PATH/cpu-llama-cpp/run.sh" ] || { echo "readme: no cpu-llama-cpp in $LOCALAI_BACKENDS_PATH"; exit 1; }
 [ -f "$LOCALAI_BACKENDS_PATH/piper/metadata.json" ] || { echo "readme: the meta backend piper was not installed"; exit 1; }
 [ ! -e "$LOCALAI_BACKENDS_PATH/cpu-whisper" ] || { echo "readme: whisper was not removed"; exit 1; }
-grep -q "^raw.githubusercontent.com GET /mudler/LocalAI/master/backend/index.yaml 200" "$WORK/internet/requests.log" \
-  && grep -q "^quay.io GET /v2/.*/blobs/sha256:" "$WORK/internet/requests.log" \
-  || { cat "$WORK/internet/requests.log"; echo "readme: the default gallery and registry were not used"; exit 1; }
+if ! grep -q "^raw.githubusercontent.com GET /mudler/LocalAI/master/backend/index.yaml 200" "$WORK/internet/requests.log" \
+    || ! grep -q "^quay.io GET /v2/.*/blobs/sha256:" "$WORK/internet/requests.log"; then
+  cat "$WORK/internet/requests.log"; echo "readme: the default gallery and registry were not used"; exit 1
+fi
 report=$WORK/localai-report/report.md
 grep -q "^1 host\.$" "$report" || { cat "$report"; echo "readme: the report does not list 1 host"; exit 1; }
 if grep -q "Not checked" "$report"; then cat "$report"; echo "readme: the report did not check upgrades"; exit 1; fi
