@@ -23,6 +23,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import (
     SignatureError,
     SourceError,
 )
+from ansible_collections.localai.gallery.plugins.module_utils import docker_archive
 from ansible_collections.localai.gallery.plugins.module_utils.descriptors import O_CLOEXEC
 from ansible_collections.localai.gallery.plugins.module_utils.inflaters import Inflaters
 from ansible_collections.localai.gallery.plugins.module_utils.layers import LayerExtractor
@@ -81,7 +82,9 @@ class ImageSource:
 
 
 class OciArchiveSource:
-    """`ocifile://PATH`: an OCI image layout packed in a tar file on the target."""
+    """`ocifile://PATH`: a tar file on the target holding a `docker save` archive (what LocalAI reads,
+    docker_archive.py) or an OCI image layout (index.json; docker 25 and later write both, and the layout is read).
+    """
 
     def __init__(self, uri: str, wanted_platform: dict[str, str | None], inflaters: Inflaters | None = None) -> None:
         self.uri = uri
@@ -98,14 +101,14 @@ class OciArchiveSource:
         try:
             info = archive.getmember(member)
             if info.size > MAX_MANIFEST_BYTES:
-                raise ManifestError("%s in OCI archive %s is larger than %d bytes: refused"
+                raise ManifestError("%s in archive %s is larger than %d bytes: refused"
                                     % (member, self.path, MAX_MANIFEST_BYTES))
             handle = archive.extractfile(info)
             return handle.read() if handle is not None else b""
         except KeyError:
-            raise SourceError("%s is not an OCI image layout: %s is missing" % (self.path, member))
+            raise SourceError("archive %s lacks %s: it is damaged or not an image archive" % (self.path, member))
         except (OSError, EOFError, tarfile.TarError) as exc:
-            raise SourceError("cannot read %s from OCI archive %s: %s" % (member, self.path, exc))
+            raise SourceError("cannot read %s from archive %s: %s" % (member, self.path, exc))
 
     @staticmethod
     def _blob_name(digest: str) -> str:
@@ -130,14 +133,59 @@ class OciArchiveSource:
         except (OSError, tarfile.TarError) as exc:
             raise SourceError("cannot open OCI archive %s: %s" % (self.path, exc))
 
+    @staticmethod
+    def _is_layout(archive: tarfile.TarFile) -> bool:
+        try:
+            archive.getmember("index.json")
+        except KeyError:
+            return False
+        return True
+
+    def _docker_image(self, archive: tarfile.TarFile) -> docker_archive.DockerArchiveImage:
+        try:
+            archive.getmember(docker_archive.MANIFEST)
+        except KeyError:
+            raise SourceError("%s is neither a docker save archive (no manifest.json) nor an OCI image layout "
+                              "(no index.json)" % self.path)
+        image = docker_archive.read_image(lambda member: self._read_member(archive, member), self.path)
+        docker_archive.check_platform(image, self.wanted_platform, self.path)
+        return image
+
     def current_revision(self) -> RemoteRevision:
         with self._open() as archive:
+            if not self._is_layout(archive):
+                return RemoteRevision(self._docker_image(archive).digest)
             image, top = self._documents(archive)
         return RemoteRevision(top.digest, image.digest if image.digest != top.digest else None)
+
+    def _fill_docker(self, archive: tarfile.TarFile, extractor: LayerExtractor) -> str:
+        image = self._docker_image(archive)
+        for member, diff_id in image.layers:
+            try:
+                info = archive.getmember(member)
+                handle = archive.extractfile(info)
+            except KeyError:
+                handle = None
+            if handle is None:
+                raise SourceError("docker archive %s lacks layer %s" % (self.path, member))
+            # The manifest names no compressed digests: the layer is checked as docker load does, its tar
+            # (uncompressed) against the config's diff_id.
+            stream = layer_stream(file_chunks(handle), self.inflaters, info.size if info.isfile() else None)
+            try:
+                extractor.extract(verified(stream, diff_id, None, "%s (layer %s)" % (self.path, member)))
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+        return image.digest
 
     def fill(self, stage_fd: int) -> str:
         extractor = LayerExtractor(stage_fd)
         with self._open() as archive:
+            if not self._is_layout(archive):
+                digest = self._fill_docker(archive, extractor)
+                self.warnings = extractor.warnings
+                return digest
             image, top = self._documents(archive)
             for layer in layers(image.document, self.path):
                 try:

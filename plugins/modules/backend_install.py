@@ -45,7 +45,7 @@ options:
   uri:
     description:
       - Install from this source instead of a gallery. An image reference (V(quay.io/org/repo:tag),
-        V(host:5000/repo@sha256:...), V(oci://...)), V(ocifile://PATH) of an OCI image layout tarball on the target,
+        V(host:5000/repo@sha256:...), V(oci://...)), V(ocifile://PATH) of a C(docker save) archive or an OCI image layout tarball on the target,
         a directory on the target, or an C(http(s)://) URL of a C(.tar), C(.tar.gz) or C(.tar.zst) with O(sha256).
     type: str
   alias:
