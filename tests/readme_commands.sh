@@ -5,7 +5,7 @@
 # Run the README's "Use it on your hosts" commands as written, in order, against an unedited copy of the example
 # inventory, with the collection found on ANSIBLE_COLLECTIONS_PATH (tests/galaxy.sh: the installed artifact).
 #   tests/readme_commands.sh WORK
-# The example provisions localhost from LocalAI's official gallery (raw.githubusercontent.com) and registry
+# The example provisions localhost from LocalAI's default gallery (index.localai.io) and registry
 # (quay.io). This machine has no internet: tests/helpers/internet_standin.py answers for those hosts, as a site
 # proxy would (https_proxy, its CA in SSL_CERT_FILE), with LocalAI's real gallery file and a loopback registry
 # holding images under the real repository and tag names. LOCALAI_BACKENDS_PATH is where LocalAI would look.
@@ -56,7 +56,10 @@ fi
 [ -f "$LOCALAI_BACKENDS_PATH/cpu-llama-cpp/run.sh" ] || { echo "readme: no cpu-llama-cpp in $LOCALAI_BACKENDS_PATH"; exit 1; }
 [ -f "$LOCALAI_BACKENDS_PATH/piper/metadata.json" ] || { echo "readme: the meta backend piper was not installed"; exit 1; }
 [ ! -e "$LOCALAI_BACKENDS_PATH/cpu-whisper" ] || { echo "readme: whisper was not removed"; exit 1; }
-if ! grep -q "^raw.githubusercontent.com GET /mudler/LocalAI/master/backend/index.yaml 200" "$WORK/internet/requests.log" \
+# metadata.json names the gallery as LocalAI names its default one (DefaultBackendGalleriesJSON)
+"$BIN/python" -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["gallery_url"] != "https://index.localai.io/backends")' \
+  "$LOCALAI_BACKENDS_PATH/cpu-llama-cpp/metadata.json" || { echo "readme: gallery_url is not LocalAI's default"; exit 1; }
+if ! grep -q "^index.localai.io GET /backends 200" "$WORK/internet/requests.log" \
     || ! grep -q "^quay.io GET /v2/.*/blobs/sha256:" "$WORK/internet/requests.log"; then
   cat "$WORK/internet/requests.log"; echo "readme: the default gallery and registry were not used"; exit 1
 fi

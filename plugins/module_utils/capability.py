@@ -183,6 +183,9 @@ def detect_capability(probe: HostProbe, override: str | None = None, gpu: dict |
         return {"capability": forced, "source": "env", "reason": "environment variable %s" % FORCE_ENV}
     run_file = probe.environ.get(RUN_FILE_ENV) or DEFAULT_RUN_FILE
     from_file = _read_text(probe.path(run_file))
+    if from_file == "":
+        # LocalAI takes an empty file as the capability "", which no meta names: it falls back as `default` does.
+        return {"capability": "default", "source": "run_file", "reason": "run file %s is empty" % run_file}
     if from_file:
         return {"capability": from_file, "source": "run_file", "reason": "run file %s" % run_file}
     if probe.system == "darwin":

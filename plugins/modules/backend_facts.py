@@ -68,7 +68,8 @@ EXAMPLES = r"""
     backends_path: /var/lib/localai/backends
     galleries:
       - name: localai
-        url: github:mudler/LocalAI/backend/index.yaml@master
+        url: https://index.localai.io/backends
+        mirrors: ["github:mudler/LocalAI/backend/index.yaml@master"]
 
 - name: Show them
   ansible.builtin.debug:

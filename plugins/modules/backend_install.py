@@ -45,8 +45,8 @@ options:
   uri:
     description:
       - Install from this source instead of a gallery. An image reference (V(quay.io/org/repo:tag),
-        V(host:5000/repo@sha256:...), V(oci://...)), V(ocifile://PATH) of a C(docker save) archive or an OCI image layout tarball on the target,
-        a directory on the target, or an C(http(s)://) URL of a C(.tar), C(.tar.gz) or C(.tar.zst) with O(sha256).
+        V(host:5000/repo@sha256:...), V(oci://...)), V(ocifile://PATH) of a C(docker save) archive or an OCI image
+        layout tarball on the target, a directory on the target, or an C(http(s)://) URL of a C(.tar), C(.tar.gz) or C(.tar.zst) with O(sha256).
     type: str
   alias:
     description:
@@ -61,7 +61,8 @@ options:
       - Galleries to look O(name) up in, in order. Each is V(name), V(url) and optionally V(mirrors), a list of URLs
         tried in order when V(url) fails. URLs may be C(http://), C(https://), C(file://), a path on the controller, or
         V(github:owner/repo/path@branch).
-      - When not set, LocalAI's official backend index, V(github:mudler/LocalAI/backend/index.yaml@master).
+      - When not set, LocalAI's own default, V(https://index.localai.io/backends) with the mirror
+        V(github:mudler/LocalAI/backend/index.yaml@master).
       - Read on the controller by the action plugin, once per playbook run; when every source fails, the last good
         copy is used.
     type: list

@@ -32,7 +32,10 @@ except ImportError:
     from yaml import SafeLoader as GalleryLoader
 
 MAX_REFERENCE_BYTES = 4096  # a .ref file holds one file name
-DEFAULT_GALLERIES = [{"name": "localai", "url": "github:mudler/LocalAI/backend/index.yaml@master"}]
+# LocalAI's own default (core/config/runtime_settings_startup.go DefaultBackendGalleriesJSON), so that
+# metadata.json records the gallery_url LocalAI records.
+DEFAULT_GALLERIES = [{"name": "localai", "url": "https://index.localai.io/backends",
+                      "mirrors": ["github:mudler/LocalAI/backend/index.yaml@master"]}]
 # LocalAI's real backend index is 0.3 MB and 44,000 values once its anchors are expanded: these bounds leave it
 # room to grow a hundredfold, and stop a "billion laughs" document (a few hundred bytes of nested aliases that
 # expand to billions of values) in a fraction of a second instead of many GB later.

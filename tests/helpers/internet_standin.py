@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The part of the internet the example inventory reaches, on a machine without one: an HTTPS proxy that answers
-CONNECT for raw.githubusercontent.com with LocalAI's gallery file and for quay.io and registry-1.docker.io with a
+CONNECT for index.localai.io and raw.githubusercontent.com with LocalAI's gallery file (its default gallery
+and that gallery's mirror) and for quay.io and registry-1.docker.io with a
 loopback registry, under certificates from a throwaway CA. Every other host is refused.
 
     python internet_standin.py DIR GALLERY_FILE REGISTRY_HOST:PORT
@@ -22,8 +23,9 @@ import subprocess
 import sys
 import threading
 
-GALLERY_HOST = "raw.githubusercontent.com"
-GALLERY_PATH = "/mudler/LocalAI/master/backend/index.yaml"  # github:mudler/LocalAI/backend/index.yaml@master
+# LocalAI's default backend gallery and its mirror (core/config/runtime_settings_startup.go): host -> path
+GALLERY_PATHS = {"index.localai.io": "/backends",
+                 "raw.githubusercontent.com": "/mudler/LocalAI/master/backend/index.yaml"}  # github:...@master
 REGISTRY_HOSTS = ("quay.io", "registry-1.docker.io")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "host"}
 
@@ -34,13 +36,13 @@ def make_certificates(directory: str) -> tuple[str, str, str]:
     key, csr, cert = (os.path.join(directory, name) for name in ("key.pem", "leaf.csr", "leaf.pem"))
     extensions = os.path.join(directory, "leaf.ext")
     with open(extensions, "w", encoding="utf-8") as handle:
-        handle.write("subjectAltName=%s\n" % ",".join("DNS:" + host for host in (GALLERY_HOST,) + REGISTRY_HOSTS))
+        handle.write("subjectAltName=%s\n" % ",".join("DNS:" + host for host in tuple(GALLERY_PATHS) + REGISTRY_HOSTS))
     commands = [
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", ca_key,
          "-out", ca_cert, "-subj", "/CN=stand-in internet CA", "-addext", "basicConstraints=critical,CA:TRUE",
          "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
         ["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
-         "-subj", "/CN=" + GALLERY_HOST],
+         "-subj", "/CN=stand-in internet"],
         ["openssl", "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial",
          "-days", "2", "-out", cert, "-extfile", extensions],
     ]
@@ -62,7 +64,7 @@ class Site(http.server.BaseHTTPRequestHandler):
         self.answer()
 
     def answer(self) -> None:
-        if self.site == GALLERY_HOST:
+        if self.site in GALLERY_PATHS:
             status, headers, body = self.gallery()
         else:
             status, headers, body = self.forward()
@@ -75,7 +77,7 @@ class Site(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def gallery(self) -> tuple[int, list, bytes]:
-        if self.path.split("?")[0] != GALLERY_PATH:
+        if self.path.split("?")[0] != GALLERY_PATHS[self.site]:
             return 404, [("Content-Length", "0")], b""
         body = self.server.gallery
         return 200, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))], body
@@ -107,7 +109,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
     def do_CONNECT(self) -> None:  # noqa: N802
         host = self.path.rsplit(":", 1)[0]
-        if host != GALLERY_HOST and host not in REGISTRY_HOSTS:
+        if host not in GALLERY_PATHS and host not in REGISTRY_HOSTS:
             self.server.log_request_line("%s CONNECT refused" % host)
             self.send_error(502, "the stand-in internet has no route to %s" % host)
             return

@@ -88,6 +88,23 @@ def test_option_beats_env_beats_run_file(host):
     assert host.capability() == "nvidia-l4t"
 
 
+def test_an_empty_run_file_is_taken_as_localai_takes_it(host):
+    """pkg/system/capabilities.go: a run file that exists is the capability, even empty:
+
+        if _, err := os.Stat(capabilityRunFile); err == nil {
+            capability, err := os.ReadFile(capabilityRunFile)
+            if err == nil {
+                s.systemCapabilities = strings.Trim(strings.TrimSpace(string(capability)), "\n")
+                return s.systemCapabilities
+
+    and Capability(capMap) resolves "" (in no map) as `default`, then `cpu`: so does `default` here, also on a
+    GPU host."""
+    host.card("card0", "0x10de")
+    host.file("/run/localai/capability", " \n")
+    assert detect_capability(host.probe()) == {"capability": "default", "source": "run_file",
+                                               "reason": "run file /run/localai/capability is empty"}
+
+
 def test_env_disable_is_passed_verbatim(host):
     host.environ["LOCALAI_FORCE_META_BACKEND_CAPABILITY"] = "disable"
     assert host.capability() == "disable"
