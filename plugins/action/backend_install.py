@@ -6,11 +6,13 @@ the whole run and verify its signature against the gallery's policy, then run th
 
 from __future__ import annotations
 
+import uuid
+
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.localai.gallery.plugins.module_utils.backends_module import FRAGMENT_SPECS
+from ansible_collections.localai.gallery.plugins.module_utils.backends_module import FRAGMENT_SPECS, RESTART_WARNING
 from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import is_meta, resolve_meta
@@ -82,13 +84,23 @@ class ActionModule(GalleryActionBase):
 
     def shown_warnings(self, warnings: list[str]) -> list[str]:
         """"Without signature verification" once per run for each gallery (the warning names the gallery): the first
-        host and task that installs from it shows it; every later install from it in the run would repeat it."""
-        token = "%s/%s" % (self._task._uuid, self.task_vars.get("inventory_hostname", ""))
+        host and task that installs from it shows it; every later install from it in the run would repeat it. The
+        restart warning once per run for each host."""
+        host = self.task_vars.get("inventory_hostname", "")
+        task_token = "%s/%s" % (self._task._uuid, host)
+        call_token = uuid.uuid4().hex  # each item of a loop is a call of its own
         seen = RunCache("warned")
         shown = []
         for warning in warnings:
             text = _warning_text(warning)
-            if UNSIGNED_MARK not in text or seen.once_per_run(text, lambda: {"shown_by": token})["shown_by"] == token:
+            if UNSIGNED_MARK in text:
+                key, token = text, task_token
+            elif text == RESTART_WARNING:
+                key, token = "%s: %s" % (host, text), call_token
+            else:
+                shown.append(warning)
+                continue
+            if seen.once_per_run(key, lambda: {"shown_by": token})["shown_by"] == token:
                 shown.append(warning)
         return shown
 

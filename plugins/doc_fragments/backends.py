@@ -33,6 +33,42 @@ options:
         V(cpu), or a key of the meta backend's own C(capabilities) map; anything else (a typo such as
         V(nvidia-cuda12)) is an error and nothing is installed."
     type: str
+  localai:
+    description:
+      - Where LocalAI runs on the target, so that the capability is the one LocalAI itself chooses there, not the
+        host's (LocalAI reads its own environment, its image's C(/run/localai/capability) and its own
+        C(/usr/local/cuda-*); GPUs and their memory are the host's).
+      - When not set, LocalAI is taken to run on the host itself, and M(localai.gallery.backend_install) and
+        M(localai.gallery.backend_remove) warn once per host and run after a change that a running LocalAI must be
+        restarted to see it (it registers backends only when it starts).
+    type: dict
+    suboptions:
+      container:
+        description:
+          - Name or id of LocalAI's container. Its environment is read with C(inspect), its files with C(exec), as
+            the container's own user.
+        type: str
+      container_engine:
+        description:
+          - The engine's command on the target.
+        type: str
+        choices: [docker, podman]
+        default: docker
+      service:
+        description:
+          - The systemd unit LocalAI runs as; the environment of its running main process is read (C(Environment=)
+            and C(EnvironmentFile=) applied), and the host's files.
+          - Mutually exclusive with O(localai.container).
+        type: str
+      url:
+        description:
+          - LocalAI's base URL as the target reaches it (V(http://127.0.0.1:8080)). M(localai.gallery.backend_facts)
+            then reports LocalAI's version and which installed backends the running LocalAI has registered.
+        type: str
+      api_key:
+        description:
+          - LocalAI's API key, sent as a bearer token in the C(Authorization) header. Never logged.
+        type: str
 """
 
     REGISTRY = r"""

@@ -16,6 +16,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.localai.gallery.plugins.module_utils.capability import HostProbe
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
+from ansible_collections.localai.gallery.plugins.module_utils.localai_target import LOCALAI_SPEC, localai_probe
 from ansible_collections.localai.gallery.plugins.module_utils.ownership import Ownership
 from ansible_collections.localai.gallery.plugins.module_utils.results import failure_result
 from ansible_collections.localai.gallery.plugins.module_utils.store import BackendStore
@@ -29,6 +30,7 @@ FRAGMENT_SPECS = {
         "system_backends_path": {"type": "path", "default": "/var/lib/local-ai/backends",
                                  "fallback": (env_fallback, ["LOCALAI_BACKENDS_SYSTEM_PATH", "BACKEND_SYSTEM_PATH"])},
         "capability": {"type": "str"},
+        "localai": LOCALAI_SPEC,
     },
     "registry": {
         "registry_mirrors": {"type": "dict", "default": {}},
@@ -49,6 +51,12 @@ FRAGMENT_SPECS = {
 }
 
 
+# Shown once per host and run (the backend_install action plugin drops repeats); names the remedy.
+RESTART_WARNING = ("a running LocalAI loads backends only when it starts (core/application/startup.go "
+                   "RegisterBackends): restart LocalAI on this host before its models use what changed, or set the "
+                   "localai option (the backends role's backends_localai_* variables restart it and check it)")
+
+
 class ModuleRequest:
     """The module options a flow reads, as attributes of the same names, and whether this is check mode."""
 
@@ -63,7 +71,10 @@ class ModuleRequest:
 class BackendsModule(AnsibleModule):
     """An AnsibleModule with the argument specs of its doc fragments and the engine's objects built from them."""
 
-    def __init__(self, argument_spec: dict, fragments: tuple[str, ...] = ("backends",), **kwargs) -> None:
+    def __init__(self, argument_spec: dict, fragments: tuple[str, ...] = ("backends",), changes_backends: bool = False,
+                 **kwargs) -> None:
+        """`changes_backends`: the module installs or removes, which a running LocalAI does not see by itself."""
+        self.changes_backends = changes_backends
         spec = {}
         for fragment in fragments:
             spec.update(FRAGMENT_SPECS[fragment])
@@ -79,8 +90,9 @@ class BackendsModule(AnsibleModule):
 
     def host_probe(self) -> HostProbe:
         """Detection through the module: tools found on the target's PATH, run with run_command."""
-        return HostProbe(find_tool=self.get_bin_path,
+        host = HostProbe(find_tool=self.get_bin_path,
                          run=lambda argv: self.run_command(argv, environ_update={"LC_ALL": "C"}))
+        return localai_probe(host, self.params.get("localai"))
 
     def ownership(self) -> Ownership:
         return Ownership.from_names(self.params.get("owner"), self.params.get("group"))
@@ -103,6 +115,8 @@ class BackendsModule(AnsibleModule):
             self.fail_json(**failure_result(exc, failure, self.params["backends_path"]))
         for warning in result.pop("warnings", []):
             self.warn(warning)
+        if self.changes_backends and result.get("changed") and not self.check_mode and self.params.get("localai") is None:
+            self.warn(RESTART_WARNING)
         if not self._diff:
             result.pop("diff", None)
         self.exit_json(**result)

@@ -78,8 +78,17 @@ class HostProbe:
         self.system = (system or platform.system()).lower()
         self.machine = (machine or platform.machine()).lower()
 
+    where = ""  # where LocalAI runs, when that is not the host itself (localai_target.py)
+
     def path(self, absolute: str) -> str:
         return os.path.join(self.root, absolute.lstrip("/"))
+
+    def read_text(self, absolute: str) -> str | None:
+        """A file LocalAI reads (its capability run file), stripped; None when it cannot be read."""
+        return _read_text(self.path(absolute))
+
+    def has_dir(self, absolute: str) -> bool:
+        return os.path.isdir(self.path(absolute))
 
 
 def _sysfs_cards(probe: HostProbe) -> list[dict]:
@@ -169,7 +178,7 @@ def detect_gpus(probe: HostProbe) -> dict:
 
 def _cuda_suffix(probe: HostProbe) -> str | None:
     for version in ("13", "12"):
-        if os.path.isdir(probe.path("/usr/local/cuda-%s" % version)):
+        if probe.has_dir("/usr/local/cuda-%s" % version):
             return "cuda-" + version
     return None
 
@@ -178,11 +187,18 @@ def detect_capability(probe: HostProbe, override: str | None = None, gpu: dict |
     """{capability, source, reason}; `gpu` is detect_gpus() output (computed when not given)."""
     if override:
         return {"capability": override, "source": "option", "reason": "capability option"}
+    found = _detect(probe, gpu)
+    if probe.where:
+        found["reason"] += ", as LocalAI sees it in %s" % probe.where
+    return found
+
+
+def _detect(probe: HostProbe, gpu: dict | None) -> dict:
     forced = probe.environ.get(FORCE_ENV)
     if forced:
         return {"capability": forced, "source": "env", "reason": "environment variable %s" % FORCE_ENV}
     run_file = probe.environ.get(RUN_FILE_ENV) or DEFAULT_RUN_FILE
-    from_file = _read_text(probe.path(run_file))
+    from_file = probe.read_text(run_file)
     if from_file == "":
         # LocalAI takes an empty file as the capability "", which no meta names: it falls back as `default` does.
         return {"capability": "default", "source": "run_file", "reason": "run file %s is empty" % run_file}

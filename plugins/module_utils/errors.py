@@ -145,6 +145,14 @@ class LocalAIBusyError(BackendError):
     transient = True
 
 
+class LocalAITargetError(BackendError):
+    """The `localai` option names a container or service whose view of the host cannot be read."""
+
+
+class LocalAIAPIError(BackendError):
+    """LocalAI's HTTP API did not answer as LocalAI 82c191a answers."""
+
+
 class MetadataError(BackendError):
     """A metadata.json that cannot be read or parsed."""
 

@@ -13,7 +13,9 @@ from ansible_collections.localai.gallery.plugins.module_utils.capability import 
     validate_capability_option,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import primary_registry
-from ansible_collections.localai.gallery.plugins.module_utils.errors import RegistryError
+from ansible_collections.localai.gallery.plugins.module_utils.errors import LocalAIAPIError, RegistryError
+from ansible_collections.localai.gallery.plugins.module_utils.localai_api import live_state
+from ansible_collections.localai.gallery.plugins.module_utils.localai_target import describe
 from ansible_collections.localai.gallery.plugins.module_utils.oci.manifests import host_platform
 from ansible_collections.localai.gallery.plugins.module_utils.oci.source_chain import first_answer, source_chain
 from ansible_collections.localai.gallery.plugins.module_utils.oci.reference import is_image_reference
@@ -25,7 +27,29 @@ from ansible_collections.localai.gallery.plugins.module_utils.upgrade_check impo
 class FactsRequest(ModuleRequest):
     """Where to look, and (with a gallery index from the controller) what to check upgrades against."""
 
-    options = ("system_backends_path", "capability", "gallery_index", "registry_mirrors", "upstream_fallback")
+    options = ("system_backends_path", "capability", "gallery_index", "registry_mirrors", "upstream_fallback",
+               "localai")
+
+
+def describe_instance(options: dict | None, capability: dict, backends: dict, warnings: list[str]) -> dict | None:
+    """The LocalAI the `localai` option describes: where it runs, the capability it would choose, and (with its
+    url) its version and which installed backends its running process has registered."""
+    instance = describe(options)
+    if instance is None:
+        return None
+    instance.update(capability=capability["capability"], capability_source=capability["source"], version=None,
+                    registered=None, not_registered=None)
+    if options.get("url"):
+        try:
+            live = live_state(options["url"], options.get("api_key"))
+        except LocalAIAPIError as exc:
+            warnings.append(str(exc))
+            return instance
+        instance.update(live, not_registered=sorted(set(backends) - set(live["registered"])))
+        if instance["not_registered"]:
+            warnings.append("the running LocalAI has not registered %s: restart it to use them"
+                            % ", ".join(instance["not_registered"]))
+    return instance
 
 
 def gather_facts(request: FactsRequest, store: BackendStore, probe, client_factory) -> dict:
@@ -55,11 +79,12 @@ def gather_facts(request: FactsRequest, store: BackendStore, probe, client_facto
         warnings.append("backend %s is stranded in a backup by a killed run; the next install or removal on this "
                         "host restores it" % name)
     warnings += [warning for warning in store.warnings if warning not in warnings]
+    instance = describe_instance(request.localai, capability, backends, warnings)
     return {"changed": False, "warnings": list(warnings), "ansible_facts": {
         "localai_gpu_vendor": gpu["vendor"], "localai_gpu_vendor_source": gpu["vendor_source"],
         "localai_gpu_vram_bytes": gpu["vram_bytes"], "localai_gpus": gpu["gpus"],
         "localai_capability": capability["capability"], "localai_capability_source": capability["source"],
         "localai_capability_reason": capability["reason"], "localai_backends": backends,
         "localai_backends_warnings": warnings, "localai_backends_upgrades": upgrades,
-        "localai_platform": host_platform(),
+        "localai_platform": host_platform(), "localai_instance": instance,
     }}

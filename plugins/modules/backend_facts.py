@@ -151,6 +151,18 @@ ansible_facts:
       returned: always
       type: dict
       sample: {os: linux, architecture: amd64, variant: null}
+    localai_instance:
+      description:
+        - The LocalAI that O(localai) describes, or V(null) without it. C(kind) (V(container), V(service) or V(url)),
+          C(name), C(engine); C(capability) and C(capability_source), the capability LocalAI itself would choose
+          there (the same as RV(ansible_facts.localai_capability)).
+        - With O(localai.url), C(version) (C(GET /version)), C(registered), the backend names the running LocalAI has
+          registered (C(GET /system)), and C(not_registered), installed backends it cannot use until it restarts.
+          When the API cannot be reached these stay V(null) and a warning says why.
+      returned: always
+      type: dict
+      sample: {kind: container, name: local-ai, engine: docker, capability: default, capability_source: run_file,
+               version: v3.9.0, registered: [cpu-llama-cpp, llama-cpp], not_registered: []}
     localai_backends_warnings:
       description:
         - Entries whose C(metadata.json) could not be read (they are still listed when runnable), backends stranded

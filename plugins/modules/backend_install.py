@@ -320,6 +320,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.oci.client import 
 
 def main() -> None:
     module = BackendsModule(
+        changes_backends=True,
         argument_spec=dict(
             name={"type": "str", "required": True},
             uri={"type": "str"},

@@ -63,7 +63,8 @@ from ansible_collections.localai.gallery.plugins.module_utils.flow_remove import
 
 def main() -> None:
     module = BackendsModule(argument_spec=dict(name={"type": "str", "required": True}),
-                            fragments=("backends", "store"), supports_check_mode=True)
+                            fragments=("backends", "store"), changes_backends=True,
+                            supports_check_mode=True)
     module.run(lambda: run_remove(RemoveRequest(module.params, module.check_mode), module.store(), module.host_probe()),
                "cannot remove %s" % module.params["name"])
 

@@ -1,17 +1,24 @@
 # Copyright (c) 2026, localai.gallery contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A stand-in for LocalAI's HTTP API on one port, for many hosts (path prefix /HOST), for rolling-upgrade tests.
+"""A stand-in for LocalAI's HTTP API on one port, for many hosts (path prefix /HOST).
 
-LocalAI itself cannot run on the test machines. What upgrade.yml needs of it is its readiness probe: GET
-/readyz answers 200 when ready. Here a restart makes /HOST/readyz answer 503 for READY_AFTER seconds, then 200;
-a host marked broken never becomes ready after its next restart.
+LocalAI itself cannot run on the test machines. This answers what the collection asks of it (LocalAI 82c191a):
+- GET /readyz (core/http/routes/health.go): after a restart 503 for READY_AFTER seconds, then 200; a host
+  marked broken never becomes ready after its next restart.
+- GET /version, and GET /system (admin: the API key as `Authorization: Bearer`, when the host has one), whose
+  `backends` are the names registered in the model loader. As LocalAI does, the stand-in registers backends only
+  when it (re)starts (core/application/startup.go: `gallery.RegisterBackends(options.SystemState, ...)`), from
+  what is on disk then, by ListSystemBackends' rules (below); nothing installed or removed later is seen until the
+  next restart.
 
     python tests/helpers/localai_standin.py start DIR PORT     # in the background; pid in DIR/standin.pid
     python tests/helpers/localai_standin.py stop DIR
     python tests/helpers/localai_standin.py restart URL        # URL = http://127.0.0.1:PORT/HOST (the restart
                                                                # command a host's role runs)
-    POST URL/break, POST URL/fix; GET URL/state: {"restarts", "not_ready_answers", "ready_answers", "broken"}
+    POST URL/configure {"backends_path", "system_backends_path", "api_key"}: what the host's LocalAI reads
+    POST URL/break, POST URL/fix; GET URL/state: {"restarts", "not_ready_answers", "ready_answers", "broken",
+    "registered"}
 """
 
 from __future__ import annotations
@@ -26,6 +33,49 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 READY_AFTER = 1.5
+VERSION = "v0.0.0-standin (LocalAI 82c191a rules)"
+
+
+def registered_names(backends_path: str, system_backends_path: str = "") -> list[str]:
+    """The names RegisterBackends gives the model loader: the keys of ListSystemBackends (core/gallery/backends.go).
+
+    System backends: `if systemBackend.IsDir() { ... if _, err := os.Stat(run); err == nil { backends[name] = ...`.
+    User backends, per directory entry `if !e.IsDir() { continue }`: the concrete `if _, err := os.Stat(run); err ==
+    nil`, its alias `if metadata.Alias != "" { aliasGroups[metadata.Alias] = append(...) }` (an alias group always
+    yields an entry: a candidate's runFile is a joined path, never ""), and a meta `if metadata.MetaBackendFor !=
+    "" { backends[metadata.Name] = ...`. A metadata.json that cannot be parsed fails the whole listing
+    (`return nil, rerr`), and startup then registers nothing."""
+    names = set()
+    for base, system in ((system_backends_path, True), (backends_path, False)):
+        try:
+            entries = sorted(os.scandir(base), key=lambda entry: entry.name) if base else []
+        except OSError:
+            if system:
+                continue
+            return []
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            runnable = os.path.exists(os.path.join(base, entry.name, "run.sh"))
+            if system:
+                if runnable:
+                    names.add(entry.name)
+                continue
+            metadata = {"name": entry.name}
+            path = os.path.join(base, entry.name, "metadata.json")
+            if os.path.exists(path):
+                try:
+                    with open(path, encoding="utf-8") as handle:
+                        metadata = json.load(handle) or {"name": entry.name}
+                except ValueError:
+                    return []
+            if runnable:
+                names.add(entry.name)
+            if metadata.get("alias"):
+                names.add(metadata["alias"])
+            if metadata.get("meta_backend_for"):
+                names.add(metadata.get("name") or "")
+    return sorted(names)
 
 
 class StandIn(BaseHTTPRequestHandler):
@@ -34,7 +84,7 @@ class StandIn(BaseHTTPRequestHandler):
     def _host(self) -> tuple[dict, str]:
         _empty, name, *rest = self.path.split("/", 2) + [""]
         state = self.hosts.setdefault(name, {"restarts": 0, "not_ready_answers": 0, "ready_answers": 0,
-                                             "broken": False, "ready_at": 0.0})
+                                             "broken": False, "ready_at": 0.0, "registered": [], "config": {}})
         return state, rest[0]
 
     def _answer(self, status: int, body: dict) -> None:
@@ -52,7 +102,16 @@ class StandIn(BaseHTTPRequestHandler):
             state["ready_answers" if ready else "not_ready_answers"] += 1
             self._answer(200 if ready else 503, {"ready": ready})
         elif action == "state":
-            self._answer(200, {key: value for key, value in state.items() if key != "ready_at"})
+            self._answer(200, {key: value for key, value in state.items() if key not in ("ready_at", "config")})
+        elif action == "version":
+            self._answer(200, {"version": VERSION})
+        elif action == "system":
+            api_key = state["config"].get("api_key")
+            if api_key and self.headers.get("Authorization") != "Bearer " + api_key:
+                self._answer(401, {"error": {"code": 401, "message": "An authentication key is required",
+                                             "type": "invalid_request_error"}})
+                return
+            self._answer(200, {"backends": state["registered"], "loaded_models": []})
         else:
             self._answer(404, {"error": "unknown path"})
 
@@ -61,6 +120,15 @@ class StandIn(BaseHTTPRequestHandler):
         if action == "restart":
             state["restarts"] += 1
             state["ready_at"] = time.monotonic() + READY_AFTER
+            config = state["config"]
+            state["registered"] = registered_names(config.get("backends_path", ""),
+                                                   config.get("system_backends_path", ""))
+        elif action == "configure":
+            length = int(self.headers.get("Content-Length") or 0)
+            state["config"] = json.loads(self.rfile.read(length) or b"{}")
+            # a LocalAI that starts now, with what the backends path holds now
+            state["registered"] = registered_names(state["config"].get("backends_path", ""),
+                                                   state["config"].get("system_backends_path", ""))
         elif action in ("break", "fix"):
             state["broken"] = action == "break"
         else:
