@@ -22,6 +22,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.errors import Loca
 
 ENGINES = ("docker", "podman")
 MAX_ENVIRON_BYTES = 1 << 20
+MAX_FILE_BYTES = 4096
 # The variables of LocalAI's environment that decide its capability; nothing else is kept.
 CAPABILITY_VARIABLES = ("LOCALAI_FORCE_META_BACKEND_CAPABILITY", "LOCALAI_FORCE_META_BACKEND_CAPABILITY_RUN_FILE")
 
@@ -71,7 +72,9 @@ class ContainerProbe(HostProbe):
         self.environ = _capability_environ(variables)
 
     def read_text(self, absolute: str) -> str | None:
-        rc, out, _err = self.run([self.engine_path, "exec", self.container, "cat", "--", absolute])
+        # at most a few KiB: whoever runs in the container decides how large the file is
+        rc, out, _err = self.run([self.engine_path, "exec", self.container, "head", "-c", str(MAX_FILE_BYTES), "--",
+                                  absolute])
         return out.strip() if rc == 0 else None
 
     def has_dir(self, absolute: str) -> bool:
@@ -98,8 +101,8 @@ class ServiceProbe(HostProbe):
         try:
             handle = os.open(self.path("/proc/%d/environ" % pid), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
-            raise LocalAITargetError("cannot read the environment of %s (pid %d): %s" % (self.where, pid,
-                                                                                       exc.strerror or exc))
+            raise LocalAITargetError("cannot read the environment of %s (pid %d): %s"
+                                     % (self.where, pid, exc.strerror or exc))
         try:
             data = os.read(handle, MAX_ENVIRON_BYTES)
         finally:
