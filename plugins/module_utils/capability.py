@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Which accelerator a host has, and the LocalAI capability string that follows (docs/behaviour.md order).
 
-Deviation from upstream: only a *known* VRAM of 4 GiB or less demotes a GPU host to `default`; a GPU
-whose memory cannot be read keeps its vendor capability and reports the VRAM as unknown.
+As LocalAI (pkg/system/capabilities.go), a GPU with 4 GiB of VRAM or less, or whose VRAM none of LocalAI's sources
+can read (vram.py), gives `default`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import platform
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import InvalidCapabilityError
+from ansible_collections.localai.gallery.plugins.module_utils.vram import total_vram
 
 FORCE_ENV = "LOCALAI_FORCE_META_BACKEND_CAPABILITY"
 RUN_FILE_ENV = "LOCALAI_FORCE_META_BACKEND_CAPABILITY_RUN_FILE"
@@ -113,42 +114,9 @@ def _is_tegra(probe: HostProbe) -> bool:
     return family == "Tegra" or soc_id.startswith("jep106:0426")
 
 
-def _nvidia_vram(probe: HostProbe) -> int | None:
-    tool = probe.find_tool("nvidia-smi")
-    if not tool:
-        return None
-    rc, out, _err = probe.run([tool, "--query-gpu=memory.total", "--format=csv,noheader,nounits"])
-    values = [line.strip() for line in out.splitlines() if line.strip()] if rc == 0 else []
-    try:
-        return sum(int(float(value)) for value in values) * MIB if values else None
-    except ValueError:
-        return None
-
-
-def _rocm_vram(probe: HostProbe) -> int | None:
-    tool = probe.find_tool("rocm-smi")
-    if not tool:
-        return None
-    rc, out, _err = probe.run([tool, "--showmeminfo", "vram", "--csv"])
-    if rc != 0:
-        return None
-    lines = [line.strip() for line in out.splitlines() if line.strip() and "," in line]
-    if not lines:
-        return None
-    header = [column.strip().lower() for column in lines[0].split(",")]
-    column = next((index for index, name in enumerate(header) if "total memory" in name and "used" not in name), None)
-    if column is None:
-        return None
-    total = 0
-    for line in lines[1:]:
-        cells = line.split(",")
-        if column < len(cells) and cells[column].strip().isdigit():
-            total += int(cells[column].strip())
-    return total or None
-
-
 def detect_gpus(probe: HostProbe) -> dict:
-    """{vendor, vram_bytes, gpus, vendor_source}: vendor by sysfs PCI ids, then tools, Tegra, vulkaninfo."""
+    """{vendor, vram_bytes, vram_source, gpus, vendor_source}: vendor by sysfs PCI ids, then tools, Tegra,
+    vulkaninfo; VRAM as LocalAI counts it (None where it finds none)."""
     cards = _sysfs_cards(probe)
     vendor, source = None, None
     found = {card["vendor"] for card in cards}
@@ -165,15 +133,9 @@ def detect_gpus(probe: HostProbe) -> dict:
         vendor, source = "nvidia", "tegra"
     if vendor is None and probe.find_tool("vulkaninfo"):
         vendor, source = "vulkan", "vulkaninfo"
-    vram = None
-    if vendor == "nvidia":
-        vram = _nvidia_vram(probe)
-    elif vendor == "amd":
-        vram = _rocm_vram(probe)
-        if vram is None:
-            sysfs_vram = [card["vram_bytes"] for card in cards if card["vendor"] == "amd" and card["vram_bytes"]]
-            vram = sum(sysfs_vram) if sysfs_vram else None
-    return {"vendor": vendor, "vram_bytes": vram, "gpus": cards, "vendor_source": source}
+    vram, vram_source = total_vram(probe, cards) if vendor else (0, None)
+    return {"vendor": vendor, "vram_bytes": vram or None, "vram_source": vram_source, "gpus": cards,
+            "vendor_source": source}
 
 
 def _cuda_suffix(probe: HostProbe) -> str | None:
@@ -215,10 +177,13 @@ def _detect(probe: HostProbe, gpu: dict | None) -> dict:
         return {"capability": capability, "source": "detected", "reason": "NVIDIA GPU on arm64 (L4T)"}
     if vendor is None:
         return {"capability": "default", "source": "detected", "reason": "no GPU found"}
-    if vram is not None and vram <= LOW_VRAM_BYTES:
+    if vram is None:
+        return {"capability": "default", "source": "detected",
+                "reason": "%s GPU whose VRAM LocalAI cannot read (it counts it as 0, so 4 GiB or less)" % vendor}
+    if vram <= LOW_VRAM_BYTES:
         return {"capability": "default", "source": "detected",
                 "reason": "%s GPU with %d MiB VRAM (4 GiB or less)" % (vendor, vram // MIB)}
-    vram_text = "%d MiB VRAM" % (vram // MIB) if vram is not None else "unknown VRAM"
+    vram_text = "%d MiB VRAM" % (vram // MIB)
     if vendor == "nvidia":
         suffix = _cuda_suffix(probe)
         capability = "nvidia-" + suffix if suffix else "nvidia"

@@ -82,7 +82,8 @@ def gather_facts(request: FactsRequest, store: BackendStore, probe, client_facto
     instance = describe_instance(request.localai, capability, backends, warnings)
     return {"changed": False, "warnings": list(warnings), "ansible_facts": {
         "localai_gpu_vendor": gpu["vendor"], "localai_gpu_vendor_source": gpu["vendor_source"],
-        "localai_gpu_vram_bytes": gpu["vram_bytes"], "localai_gpus": gpu["gpus"],
+        "localai_gpu_vram_bytes": gpu["vram_bytes"], "localai_gpu_vram_source": gpu["vram_source"],
+        "localai_gpus": gpu["gpus"],
         "localai_capability": capability["capability"], "localai_capability_source": capability["source"],
         "localai_capability_reason": capability["reason"], "localai_backends": backends,
         "localai_backends_warnings": warnings, "localai_backends_upgrades": upgrades,

@@ -14,8 +14,8 @@ description:
     (option, E(LOCALAI_FORCE_META_BACKEND_CAPABILITY), the capability run file, macOS, arm64 L4T, PCI vendor ids in
     sysfs, vendor tools, Tegra, C(vulkaninfo), VRAM gate, CUDA 12/13 directories).
   - Lists every name LocalAI would list for the backends path and the system backends path.
-  - "Deviation from LocalAI: a GPU whose VRAM cannot be read keeps its vendor capability (upstream falls back to CPU
-    builds); only a known VRAM of 4 GiB or less means V(default)."
+  - As LocalAI, a GPU with 4 GiB of VRAM or less, or whose VRAM none of LocalAI's sources can read, means
+    V(default) (see RV(ansible_facts.localai_gpu_vram_bytes)).
   - "With O(galleries), also reports which installed backends LocalAI would offer to upgrade, decided as LocalAI's
     C(CheckUpgradesAgainst) decides: the gallery C(version) when it has one (no registry request), else the digest
     the tag names now against the recorded one (one manifest request per backend)."
@@ -91,9 +91,19 @@ ansible_facts:
       returned: always
       type: str
     localai_gpu_vram_bytes:
-      description: Total VRAM in bytes, or null when unknown.
+      description:
+        - Total VRAM in bytes as LocalAI counts it (C(pkg/xsysinfo/gpu.go)), or null when none of its sources can
+          read it; LocalAI then counts 0, and the capability is V(default), as for 4 GiB or less.
+        - "LocalAI's sources, in its order: the NUMA node memory of each display card (ghw; system RAM, on
+          multi-socket hosts), nvidia-smi (system RAM for unified-memory parts), rocm-smi, xpu-smi or clinfo,
+          an NVIDIA SoC's system RAM, vulkaninfo's device-local heaps."
       returned: always
       type: int
+    localai_gpu_vram_source:
+      description: Which of those sources gave RV(ansible_facts.localai_gpu_vram_bytes), or null.
+      returned: always
+      type: str
+      sample: nvidia-smi
     localai_gpus:
       description: Display devices found in sysfs, each with C(card), C(vendor), C(pci_vendor_id), C(vram_bytes).
       returned: always

@@ -18,7 +18,7 @@ description:
     safely into a staging directory inside the backends path, and swapped into place atomically. A failed or
     interrupted install leaves the previous version in place.
   - "Deviations from LocalAI: a meta that only lists the vendor key (V(nvidia)) gets its GPU build on CUDA hosts;
-    a GPU with unknown VRAM keeps its GPU capability; any image reference is pulled, Docker Hub mirrors included."
+    any image reference is pulled, Docker Hub mirrors included."
 author:
   - localai.gallery contributors (@localai-gallery)
 extends_documentation_fragment:

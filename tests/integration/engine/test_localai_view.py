@@ -46,7 +46,7 @@ def nvidia_host(tmp_path, monkeypatch):
     root = tmp_path / "host"
     write(str(root / "sys/class/drm/card0/device/vendor"), "0x10de\n")
     tools = tmp_path / "tools"
-    write(str(tools / "nvidia-smi"), "#!/bin/sh\necho 24576\n")
+    write(str(tools / "nvidia-smi"), "#!/bin/sh\necho '0, NVIDIA GeForce RTX 4090, 24576, 1, 24575'\n")
     os.chmod(str(tools / "nvidia-smi"), 0o755)
     containers = tmp_path / "containers"
     monkeypatch.setenv("LOCALAI_TEST_CONTAINERS", str(containers))

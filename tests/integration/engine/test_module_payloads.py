@@ -55,7 +55,7 @@ def test_backend_remove_ships_no_registry_or_extraction_code(tmp_path, backends)
     shipped = set(payload(tmp_path, "backend_remove", "name=x backends_path=%s capability=default" % backends))
     assert shipped == {"__init__.py", "backends_module.py", "errors.py", "results.py", "capability.py", "store.py",
                        "descriptors.py", "ownership.py", "metadata.py", "flow_remove.py", "backend_listing.py",
-                       "provenance.py", "localai_writers.py"}, sorted(shipped)
+                       "provenance.py", "localai_writers.py", "localai_target.py", "vram.py"}, sorted(shipped)
 
 
 def test_backend_facts_ships_the_registry_client_but_nothing_that_installs(tmp_path, backends):

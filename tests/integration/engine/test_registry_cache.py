@@ -165,13 +165,15 @@ def test_a_warmed_cache_downloads_each_blob_once_for_a_fleet_pulling_at_once(ups
     assert whole_blob_gets(upstream, image).count(model) == 1
 
 
-def test_a_cold_cache_downloads_a_blob_for_each_host_asking_at_once(upstream, cache, tmp_path):
+def test_a_cold_cache_downloads_a_blob_again_for_hosts_asking_at_once(upstream, cache, tmp_path):
     """Why warm_mirrors exists: docker-registry 2.8's proxy (registry/proxy/proxyblobstore.go, ServeBlob) sends a
-    request for a blob it is still fetching to the upstream again instead of waiting for the first fetch."""
+    request for a blob it is still fetching to the upstream again instead of waiting for the first fetch. How many
+    of the 6 requests overlap the first fetch depends on the machine's load (more than 2 idle, 2 under load): any
+    second download of the same blob shows it."""
     image = push_backend(upstream, "latest-cpu-x", model_bytes=32 << 20)
     concurrent_installs(upstream, cache, tmp_path, 6, "latest-cpu-x")
     model = image["layers"][1]["digest"]
-    assert whole_blob_gets(upstream, image).count(model) > 2
+    assert whole_blob_gets(upstream, image).count(model) >= 2
 
 
 def test_warming_an_index_fetches_this_platform_only(upstream, cache, tmp_path):

@@ -121,7 +121,7 @@ def test_macos(host, machine, expected):
     (["/usr/local/cuda-12", "/usr/local/cuda-13"], "nvidia-l4t-cuda-13")])
 def test_arm64_nvidia_is_l4t_even_with_little_vram(host, cuda_dirs, expected):
     host.file("/sys/devices/soc0/family", "Tegra\n")
-    host.tool("nvidia-smi", "2048\n")
+    host.tool("nvidia-smi", "0, Orin, 2048, 0, 2048\n")
     for directory in cuda_dirs:
         host.directory(directory)
     assert host.capability(machine="aarch64") == expected
@@ -136,42 +136,51 @@ def test_arm64_nvidia_is_l4t_even_with_little_vram(host, cuda_dirs, expected):
 def test_nvidia_vram_gate_and_cuda_directories(host, vram_mib, cuda_dirs, expected):
     host.card("card0", "0x10de").card("card0-DP-1", "0x1002")
     half = vram_mib // 2
-    host.tool("nvidia-smi", "%d\n%d\n" % (half, vram_mib - half))  # two GPUs, summed
+    host.tool("nvidia-smi", "0, GPU A, %d, 0, 0\n1, GPU B, %d, 0, 0\n" % (half, vram_mib - half))  # summed
     for directory in cuda_dirs:
         host.directory(directory)
     assert host.capability() == expected
 
 
-def test_nvidia_with_unknown_vram_keeps_the_gpu_capability(host):
-    """Deviation: upstream treats unknown VRAM as 0 and so as default."""
+def test_nvidia_with_unknown_vram_is_default_as_in_localai(host):
+    """pkg/system/capabilities.go counts a VRAM it cannot read as 0: `if s.VRAM <= 4*1024*1024*1024`."""
     host.card("card0", "0x10de").directory("/usr/local/cuda-12")
     gpu = detect_gpus(host.probe())
-    assert gpu["vendor"] == "nvidia" and gpu["vram_bytes"] is None
-    assert detect_capability(host.probe())["reason"] == "NVIDIA GPU, unknown VRAM"
-    assert host.capability() == "nvidia-cuda-12"
+    assert gpu["vendor"] == "nvidia" and gpu["vram_bytes"] is None and gpu["vram_source"] is None
+    assert detect_capability(host.probe())["reason"] == \
+        "nvidia GPU whose VRAM LocalAI cannot read (it counts it as 0, so 4 GiB or less)"
+    assert host.capability() == "default"
 
 
-def test_vendor_priority_and_amd_vram_from_rocm_smi_then_sysfs(host):
+def test_vendor_priority_and_amd_vram_from_rocm_smi_not_sysfs(host):
+    """LocalAI does not read amdgpu's mem_info_vram_total: rocm-smi, or nothing."""
     host.card("card0", "0x8086").card("card1", "0x1002", vram=16 * GIB)
     assert detect_gpus(host.probe())["vendor"] == "amd"
+    assert detect_gpus(host.probe())["vram_bytes"] is None
+    assert host.capability() == "default"
+    host.tool("rocm-smi", "device,VRAM Total Memory (B),VRAM Total Used Memory (B)\ncard1,%d,1024\n" % (16 * GIB))
     assert detect_gpus(host.probe())["vram_bytes"] == 16 * GIB
+    assert detect_gpus(host.probe())["vram_source"] == "rocm-smi"
+    assert host.capability() == "amd"
     host.tool("rocm-smi", "device,VRAM Total Memory (B),VRAM Total Used Memory (B)\ncard1,%d,1024\n" % (2 * GIB))
-    assert detect_gpus(host.probe())["vram_bytes"] == 2 * GIB
     assert host.capability() == "default"
 
 
 def test_unknown_pci_vendors_are_ignored_and_intel_is_intel(host):
     host.card("card0", "0x1234").card("card1", "0x8086")
-    assert host.capability() == "intel"
     gpus = detect_gpus(host.probe())["gpus"]
     assert gpus == [{"card": "card1", "vendor": "intel", "pci_vendor_id": "0x8086", "vram_bytes": None}]
+    assert host.capability() == "default"  # no VRAM source
+    host.tool("xpu-smi", '{"device_list": [{"device_id": 0, "memory_physical_size_byte": %d}]}\n' % (16 * GIB))
+    assert host.capability() == "intel"
 
 
 @pytest.mark.parametrize("tool, expected", [("nvidia-smi", "nvidia"), ("rocm-smi", "amd"), ("xpu-smi", "intel"),
                                             ("intel_gpu_top", "intel"), ("vulkaninfo", "vulkan")])
 def test_vendor_from_tools_when_sysfs_has_none(host, tool, expected):
-    host.tool(tool, "", rc=1)  # present but failing: vendor known, VRAM unknown
-    assert host.capability() == expected
+    host.tool(tool, "", rc=1)  # present but failing: vendor known, VRAM 0, so default as in LocalAI
+    assert detect_gpus(host.probe())["vendor"] == expected
+    assert host.capability() == "default"
 
 
 def test_tegra_soc_id_means_nvidia(host):

@@ -98,9 +98,8 @@ def _probe(tmp_path, cuda12: bool, cuda13: bool) -> HostProbe:
     (CAPS_TEST + ':112 "No CUDA dir with NVIDIA GPU"', "nvidia", 8 * GIB, False, False, "nvidia",
      ("cuda", "vulkan", "cpu")),
     (CAPS_TEST + ':120 "CUDA dir with NVIDIA GPU but low VRAM"', "nvidia", 2 * GIB, True, False, "default", ("cpu",)),
-    # Deviation (docs/behaviour.md, Capability): upstream reads an unknown VRAM as 0 and so as `default`.
-    ("deviation: unknown VRAM keeps the vendor capability", "nvidia", None, True, False, "nvidia-cuda-12",
-     ("cuda", "vulkan", "cpu")),
+    ("pkg/xsysinfo/gpu.go TotalAvailableVRAM `return 0, nil`: VRAM nothing reads is 0, so default", "nvidia",
+     None, True, False, "default", ("cpu",)),
 ])
 def test_capability_detection(tmp_path, source, vendor, vram, cuda12, cuda13, capability, tokens):
     del source
