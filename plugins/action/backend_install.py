@@ -16,6 +16,7 @@ from ansible_collections.localai.gallery.plugins.module_utils.backends_module im
 from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import primary_registry
 from ansible_collections.localai.gallery.plugins.module_utils.errors import BackendError
 from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution import is_meta, resolve_meta
+from ansible_collections.localai.gallery.plugins.module_utils.uris import FALLBACK_TAG_SPEC, fallback_tags
 from ansible_collections.localai.gallery.plugins.module_utils.oci.client import RegistryClient
 from ansible_collections.localai.gallery.plugins.plugin_utils.action_base import GalleryActionBase
 from ansible_collections.localai.gallery.plugins.plugin_utils.gallery_lookup import find_entry, meta_candidates, slim_entry
@@ -41,6 +42,16 @@ def registry_client(module_args: dict) -> tuple[RegistryClient, dict, bool]:
     return RegistryClient.from_options(params), params["registry_mirrors"], params["upstream_fallback"]
 
 
+def _fallback_tags(module_args: dict) -> dict:
+    """release_tag, branch_tag and prefer_development, checked as the module checks them: the controller pins the
+    images of the same fallback chain the target will try."""
+    result = ArgumentSpecValidator(FALLBACK_TAG_SPEC).validate(
+        {key: module_args[key] for key in FALLBACK_TAG_SPEC if key in module_args})
+    if result.error_messages:
+        raise AnsibleActionFail("; ".join(result.error_messages))
+    return fallback_tags(result.validated_parameters)
+
+
 def _warning_text(warning) -> str:
     """A module's warning as text: a str, or (ansible-core 2.19 and later) a summary object holding its event."""
     return warning if isinstance(warning, str) else str(getattr(getattr(warning, "event", None), "msg", warning))
@@ -61,18 +72,20 @@ class ActionModule(GalleryActionBase):
                         require_integrity, fallback)
         if not module_args.get("name"):
             return module_args  # the module says what is missing
+        tags = _fallback_tags(module_args)
         if module_args.get("uri"):
             module_args["uri_pin"] = pinner.pin({"name": module_args["name"], "uri": module_args["uri"],
-                                                 "sha256": module_args.get("sha256")}, None)
+                                                 "sha256": module_args.get("sha256"), "fallback_tags": tags}, None)
         else:
             loaded = self.load_galleries(galleries, module_args)
             gallery, entry = find_entry(loaded, module_args["name"])
             module_args["gallery_entry"] = slim_entry(entry, gallery)
             if is_meta(entry):
                 module_args["gallery_candidates"] = self._pinned_candidates(pinner, loaded, gallery, entry,
-                                                                            module_args.get("capability"))
+                                                                            module_args.get("capability"), tags)
             elif entry.get("uri"):
-                module_args["gallery_entry"].update(pinner.pin(module_args["gallery_entry"], gallery))
+                module_args["gallery_entry"].update(pinner.pin(dict(module_args["gallery_entry"], fallback_tags=tags),
+                                                               gallery))
         self.controller_warnings = pinner.warnings
         pin = one_pin(module_args)
         if warm_mirrors and client is not None and pin:
@@ -105,7 +118,7 @@ class ActionModule(GalleryActionBase):
         return shown
 
     def _pinned_candidates(self, pinner: Pinner, loaded: list[dict], gallery: dict, entry: dict,
-                           capability_option) -> dict:
+                           capability_option, tags: dict) -> dict:
         """The builds of a meta, each pinned under its own gallery's policy. When the host's capability is known
         (the option, or localai_capability from backend_facts), only the build it needs is asked for."""
         expected = None
@@ -122,6 +135,7 @@ class ActionModule(GalleryActionBase):
             expected = None
         for name, candidate in candidates.items():
             source = by_url.get(candidate["gallery"]["url"])
-            candidate.update(pinner.pin(candidate, source) if expected in (None, name)
-                             else pinner.unpinned(candidate, source, expected))
+            tagged = dict(candidate, fallback_tags=tags)
+            candidate.update(pinner.pin(tagged, source) if expected in (None, name)
+                             else pinner.unpinned(tagged, source, expected))
         return candidates

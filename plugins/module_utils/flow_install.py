@@ -32,14 +32,19 @@ from ansible_collections.localai.gallery.plugins.module_utils.meta_resolution im
     is_meta,
 )
 from ansible_collections.localai.gallery.plugins.module_utils.store import RUN_FILE, validate_backend_name
-from ansible_collections.localai.gallery.plugins.module_utils.uris import classify
+from ansible_collections.localai.gallery.plugins.module_utils.uris import classify, fallback_tags
 
 
 class InstallRequest(ModuleRequest):
     """What to install: a direct uri, or a gallery entry (with the candidate builds of a meta)."""
 
     options = ("name", "uri", "alias", "sha256", "gallery_entry", "gallery_candidates", "uri_pin", "state", "force",
-               "capability")
+               "capability", "release_tag", "branch_tag", "prefer_development")
+
+    @property
+    def fallback_tags(self) -> dict:
+        return fallback_tags({"release_tag": self.release_tag, "branch_tag": self.branch_tag,
+                              "prefer_development": self.prefer_development})
 
     @property
     def meta(self) -> dict | None:
@@ -54,8 +59,8 @@ def _choose_concrete(request: InstallRequest, capability: str, result: dict) -> 
             result["warnings"].append("backend %s does not look compatible with capability %s of this host; "
                                       "installing it anyway" % (request.name, capability))
         return ConcreteBackend.from_entry(_refuse_or_pass(dict(
-            request.uri_pin or {}, name=request.name, uri=request.uri, alias=request.alias, sha256=request.sha256),
-            result))
+            request.uri_pin or {}, name=request.name, uri=request.uri, alias=request.alias, sha256=request.sha256,
+            fallback_tags=request.fallback_tags), result))
     if not request.gallery_entry:
         raise BackendError("give uri for a direct install, or a gallery name resolved by the action plugin "
                            "(run the module as localai.gallery.backend_install)")
@@ -66,7 +71,8 @@ def _choose_concrete(request: InstallRequest, capability: str, result: dict) -> 
     if forced:
         result["warnings"].append(forced)
     gallery_url = (entry.get("gallery") or request.gallery_entry.get("gallery") or {}).get("url") or ""
-    return ConcreteBackend.from_entry(_refuse_or_pass(entry, result), gallery_url)
+    return ConcreteBackend.from_entry(_refuse_or_pass(dict(entry, fallback_tags=request.fallback_tags), result),
+                                      gallery_url)
 
 
 def _refuse_or_pass(entry: dict, result: dict) -> dict:

@@ -75,10 +75,12 @@ class ConcreteBackend:
 
     @classmethod
     def from_entry(cls, entry: dict, gallery_url: str = "") -> "ConcreteBackend":
-        """From a gallery entry (or a direct install shaped like one): its uri, mirrors and LocalAI's fallbacks."""
-        return cls(entry["name"], fallback_uris(entry["uri"], entry.get("mirrors")), entry["uri"],
-                   entry.get("alias") or "", gallery_url, entry.get("version") or "", entry.get("sha256"),
-                   entry.get("pin"))
+        """From a gallery entry (or a direct install shaped like one): its uri, mirrors and LocalAI's fallbacks. The
+        uri recorded is the first of the chain: the development image under prefer_development, as LocalAI records
+        its primaryURI."""
+        chain = fallback_uris(entry["uri"], entry.get("mirrors"), entry.get("fallback_tags"))
+        return cls(entry["name"], chain, chain[0], entry.get("alias") or "", gallery_url, entry.get("version") or "",
+                   entry.get("sha256"), entry.get("pin"))
 
     @property
     def signer(self) -> dict | None:

@@ -48,16 +48,40 @@ def classify(uri: str) -> str:
                       "path with ./) or a tarball URL" % uri[:200])
 
 
-def fallback_uris(uri: str, mirrors: list[str] | None = None) -> list[str]:
-    """LocalAI's order: the uri, each mirror, then `latest-` -> `master-`, then that plus `-development`."""
-    chain = [uri] + [mirror for mirror in mirrors or [] if mirror]
+# LocalAI's defaults (core/gallery/backends.go defaultLatestTag, defaultMasterTag, defaultDevSuffix), changed there
+# by LOCALAI_BACKEND_IMAGES_RELEASE_TAG, LOCALAI_BACKEND_IMAGES_BRANCH_TAG and LOCALAI_PREFER_DEV_BACKENDS, here by
+# the release_tag, branch_tag and prefer_development options.
+FALLBACK_TAG_SPEC = {"release_tag": {"type": "str", "default": "latest"},
+                     "branch_tag": {"type": "str", "default": "master"},
+                     "prefer_development": {"type": "bool", "default": False}}
+DEFAULT_TAGS = {key: spec["default"] for key, spec in FALLBACK_TAG_SPEC.items()}
+DEV_SUFFIX = "development"
+
+
+def fallback_tags(options: dict | None) -> dict:
+    """The tag settings of a module's options (or an entry's `fallback_tags`), LocalAI's defaults for unset ones."""
+    options = options or {}
+    return {key: options.get(key) if options.get(key) not in (None, "") else default
+            for key, default in DEFAULT_TAGS.items()}
+
+
+def fallback_uris(uri: str, mirrors: list[str] | None = None, tags: dict | None = None) -> list[str]:
+    """LocalAI's order (core/gallery/backends.go InstallBackend): the uri, each mirror, then the release tag's
+    `latest-` -> `master-`, then that plus `-development`. With prefer_development the development image (the
+    uri with `master-` for `latest-`) comes first and the released uri right after it, before the mirrors."""
+    tags = fallback_tags(tags)
+    release, branch = tags["release_tag"] + "-", tags["branch_tag"] + "-"
+    mirrors = [mirror for mirror in mirrors or [] if mirror]
+    chain = [uri] + mirrors
     if is_image_reference(uri):
         reference = parse_reference(uri)
-        if reference.tag and "latest-" in reference.tag and not reference.digest:
-            master_tag = reference.tag.replace("latest-", "master-", 1)
-            chain.append(str(reference.with_tag(master_tag)))
-            if not master_tag.endswith("-development"):
-                chain.append(str(reference.with_tag(master_tag + "-development")))
+        if reference.tag and release in reference.tag and not reference.digest:
+            branch_tag = reference.tag.replace(release, branch, 1)
+            if tags["prefer_development"] and branch not in reference.tag:  # developmentURI
+                chain = [str(reference.with_tag(branch_tag)), uri] + mirrors
+            chain.append(str(reference.with_tag(branch_tag)))
+            if "-" + DEV_SUFFIX not in branch_tag:
+                chain.append(str(reference.with_tag(branch_tag + "-" + DEV_SUFFIX)))
     unique: list[str] = []
     for item in chain:  # a source listed twice (a mirror naming a fallback tag) is tried once
         if item not in unique:

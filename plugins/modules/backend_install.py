@@ -155,6 +155,25 @@ options:
     type: str
     choices: [auto, stdlib]
     default: auto
+  release_tag:
+    description:
+      - The tag prefix of released images that LocalAI's fallbacks replace (LocalAI's
+        E(LOCALAI_BACKEND_IMAGES_RELEASE_TAG)). When an image tagged C(<release_tag>-...) cannot be installed from
+        its uri or mirrors, C(<branch_tag>-...) and then C(<branch_tag>-...-development) are tried.
+    type: str
+    default: latest
+  branch_tag:
+    description:
+      - The tag prefix of development images (LocalAI's E(LOCALAI_BACKEND_IMAGES_BRANCH_TAG)).
+    type: str
+    default: master
+  prefer_development:
+    description:
+      - Install the development image (C(<branch_tag>-...)) first, the released one right after it, as LocalAI does
+        with E(LOCALAI_PREFER_DEV_BACKENDS).
+      - Set these three as the fleet's LocalAI is set, so that both install the same images.
+    type: bool
+    default: false
   gallery_entry:
     description:
       - The gallery entry of O(name), set by the action plugin from O(galleries). Leave unset.
@@ -311,6 +330,7 @@ decompressor:
   sample: zlib-ng
 """
 
+from ansible_collections.localai.gallery.plugins.module_utils.uris import FALLBACK_TAG_SPEC
 from ansible_collections.localai.gallery.plugins.module_utils.backends_module import BackendsModule
 from ansible_collections.localai.gallery.plugins.module_utils.flow_install import InstallRequest, run_install
 from ansible_collections.localai.gallery.plugins.module_utils.inflaters import Inflaters
@@ -336,6 +356,7 @@ def main() -> None:
             pin_digests={"type": "bool", "default": True},
             warm_mirrors={"type": "bool", "default": True},
             decompressor={"type": "str", "choices": ["auto", "stdlib"], "default": "auto"},
+            **FALLBACK_TAG_SPEC,
             gallery_entry={"type": "dict"},
             gallery_candidates={"type": "dict"},
             uri_pin={"type": "dict"},

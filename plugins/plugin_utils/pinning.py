@@ -112,7 +112,7 @@ class Pinner:
         """_integrity_of every uri the entry may be installed from (its uri, mirrors and tag fallbacks): the first
         refusal, else the warnings."""
         warnings = []
-        for uri in fallback_uris(entry["uri"], entry.get("mirrors")):
+        for uri in fallback_uris(entry["uri"], entry.get("mirrors"), entry.get("fallback_tags")):
             decided = self._integrity_of(entry, uri, gallery_name, policy)
             if "refusal" in decided:
                 return decided
@@ -139,7 +139,7 @@ class Pinner:
             return {"refusal": str(SignatureError(
                 "gallery %s has a verification policy, which needs pin_digests: true (signatures are checked on the "
                 "digest the controller pins for the run)" % gallery_name))}
-        chain = [uri for uri in fallback_uris(entry["uri"], entry.get("mirrors")) if classify(uri) == IMAGE]
+        chain = [uri for uri in fallback_uris(entry["uri"], entry.get("mirrors"), entry.get("fallback_tags")) if classify(uri) == IMAGE]
         self.client.credentials.bind(primary_registry(entry["uri"], self.registry_mirrors))
         key = json.dumps({"chain": chain, "mirrors": self.registry_mirrors, "fallback": self.upstream_fallback,
                           "policy": policy.block if policy else None, "trusted_root": self.trusted_root_path},

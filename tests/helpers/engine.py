@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from ansible_collections.localai.gallery.plugins.module_utils.uris import fallback_tags
 from ansible_collections.localai.gallery.plugins.module_utils.install_plan import InstallPlanner
 from ansible_collections.localai.gallery.plugins.module_utils.capability import HostProbe
 from ansible_collections.localai.gallery.plugins.module_utils.oci.credentials import Credentials
@@ -40,7 +41,8 @@ class Engine:
         self.inflaters = inflaters
 
     def install(self, name: str, uris: list[str], metadata: dict | None = None, state: str = "present",
-                force: bool = False, sha256: str | None = None, capability: str = "default") -> SimpleNamespace:
+                force: bool = False, sha256: str | None = None, capability: str = "default",
+                tags: dict | None = None) -> SimpleNamespace:
         """Install `name` from the gallery entry {uri: uris[0], mirrors: uris[1:], ...metadata}; the result's keys
         (changed, reason, digest, source, ...) as attributes."""
         metadata = metadata or {}
@@ -51,7 +53,7 @@ class Engine:
             entry["warning"] = metadata["warning"]  # what the controller's Pinner said about this source
         request = InstallRequest({"name": name, "uri": None, "alias": None, "sha256": sha256, "gallery_entry": entry,
                                   "gallery_candidates": None, "uri_pin": None, "state": state, "force": force,
-                                  "capability": capability}, self.check_mode)
+                                  "capability": capability, **fallback_tags(tags)}, self.check_mode)
         client = RegistryClient(Credentials(*self.credentials), **self.client_options)
         with BackendStore(self.backends_path, self.lock_timeout) as store:
             installer = InstallPlanner(store, client, self.mirrors, self.ownership, self.upstream_fallback,
