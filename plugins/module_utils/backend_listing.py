@@ -104,6 +104,15 @@ def scan(root: BackendStore | None, is_system: bool = False) -> list[InstalledBa
     return [InstalledBackend(root, entry, is_system) for entry in _directories(root) if not is_work_entry(entry)]
 
 
+def ui_meta_directories(installed: list[InstalledBackend], name: str) -> list[str]:
+    """Meta directories LocalAI's web UI made for meta `name`: it installs `gallery@name` under that very name
+    (core/gallery/backends.go InstallBackendFromGallery: `metaBackendPath := filepath.Join(BackendsPath, name)`),
+    so the directory is `<gallery>@<name>`."""
+    wanted = name.lower()
+    return [backend.directory for backend in installed if backend.meta_backend_for and "@" in backend.directory
+            and backend.directory.split("@", 1)[1].lower() == wanted]
+
+
 def _row(root: BackendStore, backend: InstalledBackend, name: str, target_dir: str, kind: str, **flags) -> dict:
     path = os.path.join(root.path, target_dir)
     # A meta or alias row runs its build: the build's metadata decides which digest was verified.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.localai.gallery.plugins.module_utils import provenance
+from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import scan, ui_meta_directories
 from ansible_collections.localai.gallery.plugins.module_utils.install_plan import (
     INSTALL,
     InstallPlanner,
@@ -116,7 +117,7 @@ def run_install(request: InstallRequest, installer: InstallPlanner, probe) -> di
     validate_backend_name(concrete.name)
     classify(concrete.uri)  # an unsupported scheme is refused before anything is created
     installer.client.credentials.bind(primary_registry(concrete.uri, installer.registry_mirrors))
-    meta_name = validate_backend_name(request.meta["name"]) if request.meta else None
+    meta_name = _meta_directory(installer.store, request.meta["name"]) if request.meta else None
     concrete_change = installer.plan(concrete, request.state, request.force)
     meta_change = installer.plan_meta(meta_name, concrete) if meta_name else None
     changes = [change for change in (concrete_change, meta_change) if change is not None]
@@ -137,6 +138,17 @@ def run_install(request: InstallRequest, installer: InstallPlanner, probe) -> di
                   pinned_digest=concrete.pin["digest"] if concrete.pin else None,
                   decompressor=installer.inflaters.describe())
     return _result(result, concrete_change, meta_change)
+
+
+def _meta_directory(store, name: str) -> str:
+    """The meta's directory: its name, or the `<gallery>@<name>` directory LocalAI's web UI made for it (updated
+    in place rather than duplicated)."""
+    validate_backend_name(name)
+    installed = scan(store)
+    if any(backend.directory == name for backend in installed):
+        return name
+    made_by_ui = ui_meta_directories(installed, name)
+    return made_by_ui[0] if made_by_ui else name
 
 
 def _apply_under_lock(installer: InstallPlanner, request: InstallRequest, concrete: ConcreteBackend,

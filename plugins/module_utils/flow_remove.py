@@ -11,7 +11,11 @@ refused. Deviation (docs/behaviour.md, Remove): a name that is not installed is 
 from __future__ import annotations
 
 from ansible_collections.localai.gallery.plugins.module_utils import provenance
-from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import prefer_directory, scan
+from ansible_collections.localai.gallery.plugins.module_utils.backend_listing import (
+    prefer_directory,
+    scan,
+    ui_meta_directories,
+)
 from ansible_collections.localai.gallery.plugins.module_utils.backends_module import ModuleRequest
 from ansible_collections.localai.gallery.plugins.module_utils.capability import (
     detect_capability,
@@ -45,6 +49,9 @@ def plan_removal(store: BackendStore, system_backends_path: str | None, name: st
                    if backend.metadata.get("alias") == name and not backend.meta_backend_for]
         if aliased:
             target = by_directory[prefer_directory(aliased, capability)]
+    ui_metas = ui_meta_directories(installed, name) if "@" not in name else []
+    if target is None and ui_metas:
+        target = by_directory[ui_metas[0]]
     if target is None:
         with read_only_store(system_backends_path) as system_store:
             system_names = [backend.directory for backend in scan(system_store, is_system=True)]
@@ -56,7 +63,9 @@ def plan_removal(store: BackendStore, system_backends_path: str | None, name: st
     concrete = target.meta_backend_for
     if concrete and concrete in by_directory and concrete != target.directory:
         directories.append(concrete)
-    return directories
+    # Beyond LocalAI (which leaves it behind, pointing at nothing): the UI's meta of this name goes with its build.
+    dangling = [ui for ui in ui_metas if ui not in directories and by_directory[ui].meta_backend_for in directories]
+    return dangling + directories
 
 
 def run_remove(request: RemoveRequest, store: BackendStore, probe) -> dict:
