@@ -150,8 +150,8 @@ def _bdf(device: dict) -> str:
         tail = info.rsplit(" ", 1)[-1]
         if tail.count(":") in (1, 2):
             return ("0000:" + tail if tail.count(":") == 1 else tail).lower()
-    domain, bus, slot = (device.get(key) or 0 for key in ("CL_DEVICE_PCI_DOMAIN_ID_NV", "CL_DEVICE_PCI_BUS_ID_NV",
-                                                             "CL_DEVICE_PCI_SLOT_ID_NV"))
+    nv_fields = ("CL_DEVICE_PCI_DOMAIN_ID_NV", "CL_DEVICE_PCI_BUS_ID_NV", "CL_DEVICE_PCI_SLOT_ID_NV")
+    domain, bus, slot = (device.get(key) or 0 for key in nv_fields)
     return "%04x:%02x:%02x.0" % (domain, bus, slot) if bus or slot or domain else ""
 
 

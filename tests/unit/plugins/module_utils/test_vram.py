@@ -68,8 +68,8 @@ def test_system_ram_is_the_smallest_limit_set(host):
     """chooseTotalMemory: cgroup v2 max ("max" = unset), v1 limit (the unlimited sentinel = unset), MemTotal."""
     host.file("/proc/meminfo", "MemTotal: 16384 kB\n")
     assert system_ram(host.probe()) == 16384 * 1024
-    host.file("/sys/fs/cgroup/memory.max", "max\n").file("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                                        "%d\n" % 0x7FFFFFFFFFFFF000)
+    unlimited_v1 = "%d\n" % 0x7FFFFFFFFFFFF000
+    host.file("/sys/fs/cgroup/memory.max", "max\n").file("/sys/fs/cgroup/memory/memory.limit_in_bytes", unlimited_v1)
     assert system_ram(host.probe()) == 16384 * 1024
     host.file("/sys/fs/cgroup/memory.max", "8192\n")
     assert system_ram(host.probe()) == 8192
