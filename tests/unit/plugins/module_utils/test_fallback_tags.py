@@ -55,5 +55,5 @@ def test_a_branch_image_has_no_development_image_and_digests_no_fallbacks():
 
 def test_unset_settings_are_localai_defaults():
     """getFallbackTagValues: an empty setting is the default (latest, master)."""
-    assert fallback_tags({"release_tag": "", "branch_tag": None}) == {"release_tag": "latest", "branch_tag": "master",
-                                                                     "prefer_development": False}
+    defaults = {"release_tag": "latest", "branch_tag": "master", "prefer_development": False}
+    assert fallback_tags({"release_tag": "", "branch_tag": None}) == defaults
