@@ -11,18 +11,21 @@ LocalAI itself cannot run on the test machines. This answers what the collection
   when it (re)starts (core/application/startup.go: `gallery.RegisterBackends(options.SystemState, ...)`), from
   what is on disk then, by ListSystemBackends' rules (below); nothing installed or removed later is seen until the
   next restart.
+- GET /backends/available: the backends of the host's galleries, each fetched from its URL or, when that fails,
+  from LocalAI's last good copy on disk (core/gallery/gallery_mirrors.go galleryCachePath, isUsableGalleryIndex).
 
     python tests/helpers/localai_standin.py start DIR PORT     # in the background; pid in DIR/standin.pid
     python tests/helpers/localai_standin.py stop DIR
     python tests/helpers/localai_standin.py restart URL        # URL = http://127.0.0.1:PORT/HOST (the restart
                                                                # command a host's role runs)
-    POST URL/configure {"backends_path", "system_backends_path", "api_key"}: what the host's LocalAI reads
+    POST URL/configure {"backends_path", "system_backends_path", "api_key", "galleries"}: a LocalAI that starts
     POST URL/break, POST URL/fix; GET URL/state: {"restarts", "not_ready_answers", "ready_answers", "broken",
     "registered"}
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -32,8 +35,45 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import yaml
+
 READY_AFTER = 1.5
 VERSION = "v0.0.0-standin (LocalAI 82c191a rules)"
+
+
+def gallery_cache_path(base_path: str, url: str) -> str:
+    """galleryCachePath: `if !filepath.IsAbs(basePath) { return "" }`; `sum := sha256.Sum256([]byte(url))`;
+    `filepath.Join(basePath, "..", "cache", "gallery", hex.EncodeToString(sum[:])+".yaml")`."""
+    if not os.path.isabs(base_path):
+        return ""
+    return os.path.join(os.path.dirname(os.path.normpath(base_path)), "cache", "gallery",
+                        hashlib.sha256(url.encode("utf-8")).hexdigest() + ".yaml")
+
+
+def available_backends(galleries: list[dict], backends_path: str) -> list[dict]:
+    """For each gallery: its URL, else (`// Every source failed. A copy from a previous run is much better than no
+    gallery at all`) the copy on disk, if `isUsableGalleryIndex` (a non-empty YAML sequence)."""
+    listed = []
+    for gallery in galleries:
+        try:
+            with urllib.request.urlopen(gallery["url"], timeout=2) as response:
+                body = response.read()
+        except (OSError, ValueError):
+            path = gallery_cache_path(backends_path, gallery["url"])
+            try:
+                with open(path, "rb") as handle:
+                    body = handle.read()
+            except OSError:
+                continue
+        try:
+            entries = yaml.safe_load(body)
+        except yaml.YAMLError:
+            continue
+        if not isinstance(entries, list) or not entries:
+            continue
+        listed += [{"name": entry.get("name"), "gallery": {"name": gallery.get("name"), "url": gallery["url"]}}
+                   for entry in entries if isinstance(entry, dict)]
+    return listed
 
 
 def registered_names(backends_path: str, system_backends_path: str = "") -> list[str]:
@@ -103,6 +143,9 @@ class StandIn(BaseHTTPRequestHandler):
             self._answer(200 if ready else 503, {"ready": ready})
         elif action == "state":
             self._answer(200, {key: value for key, value in state.items() if key not in ("ready_at", "config")})
+        elif action == "backends/available":
+            config = state["config"]
+            self._answer(200, available_backends(config.get("galleries") or [], config.get("backends_path", "")))
         elif action == "version":
             self._answer(200, {"version": VERSION})
         elif action == "system":

@@ -21,6 +21,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -122,10 +123,10 @@ def standin(tmp_path):
     with socket.socket() as probe:  # a free port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    subprocess.run(["python3", os.path.join(HELPERS, "localai_standin.py"), "start", str(tmp_path / "standin"),
+    subprocess.run([sys.executable, os.path.join(HELPERS, "localai_standin.py"), "start", str(tmp_path / "standin"),
                     str(port)], check=True)
     yield "http://127.0.0.1:%d" % port
-    subprocess.run(["python3", os.path.join(HELPERS, "localai_standin.py"), "stop", str(tmp_path / "standin")],
+    subprocess.run([sys.executable, os.path.join(HELPERS, "localai_standin.py"), "stop", str(tmp_path / "standin")],
                    check=True)
 
 
