@@ -34,7 +34,7 @@ options:
   galleries:
     description:
       - The galleries LocalAI on the host is configured with (C(LOCALAI_BACKEND_GALLERIES)), each V(name), V(url)
-        and optionally V(mirrors). The URL must be written exactly as LocalAI has it: the cache is filed under its
+        and optionally V(mirrors). The URL must be written exactly as LocalAI has it, since the cache is filed under its
         sha256.
       - When not set, LocalAI's own default, V(https://index.localai.io/backends) with the mirror
         V(github:mudler/LocalAI/backend/index.yaml@master).
@@ -103,10 +103,13 @@ def main() -> None:
             owner={"type": "str"},
             group={"type": "str"},
             validate_certs={"type": "bool", "default": True},
-            seeds={"type": "list", "elements": "dict", "required": True},
+            seeds={"type": "list", "elements": "dict"},
         ),
         supports_check_mode=True,
     )
+    if module.params["seeds"] is None:
+        module.fail_json(msg="cannot seed the gallery cache: no galleries were read; run it as "
+                             "localai.gallery.gallery_cache, whose action plugin reads them on the controller")
     try:
         seeded = seed(module.params["backends_path"], module.params["seeds"],
                       Ownership.from_names(module.params["owner"], module.params["group"]), module.check_mode)
