@@ -109,8 +109,8 @@ def ui_meta_directories(installed: list[InstalledBackend], name: str) -> list[st
     (core/gallery/backends.go InstallBackendFromGallery: `metaBackendPath := filepath.Join(BackendsPath, name)`),
     so the directory is `<gallery>@<name>`."""
     wanted = name.lower()
-    return [backend.directory for backend in installed if backend.meta_backend_for and "@" in backend.directory
-            and backend.directory.split("@", 1)[1].lower() == wanted]
+    return [backend.directory for backend in installed
+            if backend.meta_backend_for and backend.directory.partition("@")[2].lower() == wanted]
 
 
 def _row(root: BackendStore, backend: InstalledBackend, name: str, target_dir: str, kind: str, **flags) -> dict:
