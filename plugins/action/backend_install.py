@@ -87,6 +87,7 @@ class ActionModule(GalleryActionBase):
                 module_args["gallery_entry"].update(pinner.pin(dict(module_args["gallery_entry"], fallback_tags=tags),
                                                                gallery))
         self.controller_warnings = pinner.warnings
+        self._drop_warnings_shown(module_args)
         pin = one_pin(module_args)
         if warm_mirrors and client is not None and pin:
             client.credentials.bind(primary_registry(pin["uri"], mirrors))
@@ -94,6 +95,18 @@ class ActionModule(GalleryActionBase):
             if "warning" in warmed:
                 self.controller_warnings = self.controller_warnings + [warmed["warning"]]
         return module_args
+
+    def _drop_warnings_shown(self, module_args: dict) -> None:
+        """Warnings an earlier task or host of this run showed are not handed to the module again (ansible-core
+        2.21 keeps what a module warned even when the action plugin drops it from the result)."""
+        seen = RunCache("warned")
+        entries = [module_args.get("uri_pin"), module_args.get("gallery_entry")]
+        entries += list((module_args.get("gallery_candidates") or {}).values())
+        for entry in entries:
+            if entry and entry.get("warning") and UNSIGNED_MARK in entry["warning"] and seen.recorded(entry["warning"]):
+                del entry["warning"]
+        if seen.recorded("%s: %s" % (self.task_vars.get("inventory_hostname", ""), RESTART_WARNING)):
+            module_args["restart_warning"] = False
 
     def shown_warnings(self, warnings: list[str]) -> list[str]:
         """"Without signature verification" once per run for each gallery (the warning names the gallery): the first

@@ -115,7 +115,8 @@ class BackendsModule(AnsibleModule):
             self.fail_json(**failure_result(exc, failure, self.params["backends_path"]))
         for warning in result.pop("warnings", []):
             self.warn(warning)
-        if self.changes_backends and result.get("changed") and not self.check_mode and self.params.get("localai") is None:
+        undescribed = self.params.get("localai") is None and self.params.get("restart_warning", True)
+        if self.changes_backends and result.get("changed") and not self.check_mode and undescribed:
             self.warn(RESTART_WARNING)
         if not self._diff:
             result.pop("diff", None)

@@ -174,6 +174,12 @@ options:
       - Set these three as the fleet's LocalAI is set, so that both install the same images.
     type: bool
     default: false
+  restart_warning:
+    description:
+      - Warn, after a change, that a running LocalAI must be restarted to see it (when O(localai) is not set).
+      - The action plugin turns it off once the warning was shown for the host in the run.
+    type: bool
+    default: true
   gallery_entry:
     description:
       - The gallery entry of O(name), set by the action plugin from O(galleries). Leave unset.
@@ -357,6 +363,7 @@ def main() -> None:
             warm_mirrors={"type": "bool", "default": True},
             decompressor={"type": "str", "choices": ["auto", "stdlib"], "default": "auto"},
             **FALLBACK_TAG_SPEC,
+            restart_warning={"type": "bool", "default": True},
             gallery_entry={"type": "dict"},
             gallery_candidates={"type": "dict"},
             uri_pin={"type": "dict"},

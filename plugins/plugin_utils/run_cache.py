@@ -101,6 +101,11 @@ class RunCache:
         record = self.read(record_path)
         return record if record and record.get("run_id") == self.run_id else None
 
+    def recorded(self, key: str) -> dict | None:
+        """What a worker of this run recorded for `key`, without recording anything."""
+        record = self.this_run(self.paths(key)[0])
+        return record["value"] if record else None
+
     def once_per_run(self, key: str, compute) -> dict:
         """`compute()` (a JSON-able dict) the first time a worker of this run asks for `key`; the same dict after."""
         record_path, lock_path = self.paths(key)
