@@ -97,24 +97,45 @@ class ActionModule(GalleryActionBase):
         return module_args
 
     def _drop_warnings_shown(self, module_args: dict) -> None:
-        """Warnings an earlier task or host of this run showed are not handed to the module again (ansible-core
-        2.21 keeps what a module warned even when the action plugin drops it from the result)."""
+        """Warnings an earlier task or host of this run showed are not handed to the module again: ansible-core 2.21
+        keeps what a module warned even when the action plugin drops it from the result. What is handed is
+        remembered, for module_done."""
         seen = RunCache("warned")
+        host = self.task_vars.get("inventory_hostname", "")
+        self._task_token = "%s/%s" % (self._task._uuid, host)
+        self._call_token = uuid.uuid4().hex  # each item of a loop is a call of its own
+        self._handed = []
         entries = [module_args.get("uri_pin"), module_args.get("gallery_entry")]
         entries += list((module_args.get("gallery_candidates") or {}).values())
         for entry in entries:
-            if entry and entry.get("warning") and UNSIGNED_MARK in entry["warning"] and seen.recorded(entry["warning"]):
-                del entry["warning"]
-        if seen.recorded("%s: %s" % (self.task_vars.get("inventory_hostname", ""), RESTART_WARNING)):
+            if entry and UNSIGNED_MARK in (entry.get("warning") or ""):
+                if seen.recorded(entry["warning"]):
+                    del entry["warning"]
+                else:
+                    self._handed.append(entry["warning"])
+        self._restart_key = "%s: %s" % (host, RESTART_WARNING)
+        if seen.recorded(self._restart_key):
             module_args["restart_warning"] = False
+        check_mode = bool(self._task.check_mode or self._play_context.check_mode)
+        self._restart_possible = not check_mode and module_args.get("localai") is None \
+            and module_args.get("restart_warning") is not False
+
+    def module_done(self, result: dict) -> None:
+        """Record the warnings this call showed: an unsigned source it installed from, the restart after a change."""
+        seen = RunCache("warned")
+        if result.get("source"):
+            for text in getattr(self, "_handed", []):
+                seen.once_per_run(text, lambda: {"shown_by": self._task_token})
+        if result.get("changed") and getattr(self, "_restart_possible", False):
+            seen.once_per_run(self._restart_key, lambda: {"shown_by": self._call_token})
 
     def shown_warnings(self, warnings: list[str]) -> list[str]:
         """"Without signature verification" once per run for each gallery (the warning names the gallery): the first
         host and task that installs from it shows it; every later install from it in the run would repeat it. The
         restart warning once per run for each host."""
         host = self.task_vars.get("inventory_hostname", "")
-        task_token = "%s/%s" % (self._task._uuid, host)
-        call_token = uuid.uuid4().hex  # each item of a loop is a call of its own
+        task_token = getattr(self, "_task_token", "%s/%s" % (self._task._uuid, host))
+        call_token = getattr(self, "_call_token", uuid.uuid4().hex)
         seen = RunCache("warned")
         shown = []
         for warning in warnings:

@@ -61,6 +61,9 @@ class GalleryActionBase(CollectionActionBase):
         """The warnings of a result that the user should see (a plugin may drop repeats)."""
         return warnings
 
+    def module_done(self, result: dict) -> None:
+        """What the plugin records of the module's result (before its warnings are filtered)."""
+
     def load_galleries(self, galleries, module_args: dict) -> list[dict]:
         loaded, warnings = load_galleries(galleries, self._loader.path_dwim, validate_certs_option(module_args))
         for warning in warnings:
@@ -80,6 +83,7 @@ class GalleryActionBase(CollectionActionBase):
         wrap_async = self._task.async_val and not self._connection.has_native_async
         result.update(self._execute_module(module_name=self._task.action, module_args=module_args,
                                            task_vars=task_vars, wrap_async=wrap_async))
+        self.module_done(result)
         if self.controller_warnings:
             result["warnings"] = list(self.controller_warnings) + list(result.get("warnings") or [])
         if result.get("warnings"):
