@@ -33,7 +33,7 @@ def die() -> None:
 
 
 def install_hooks(args) -> None:
-    real_open, real_fchmod = os.open, os.fchmod
+    real_open = os.open
     files = {"count": 0}
 
     def counting_open(path, flags, *rest, **kwargs):
@@ -42,15 +42,11 @@ def install_hooks(args) -> None:
             files["count"] += 1
             if args.kill_after_files is not None and files["count"] >= args.kill_after_files:
                 die()
+            if args.pace:  # each file created waits: the extractor makes files with their mode, no fchmod to pace
+                time.sleep(args.pace)
         return descriptor
 
-    def paced_fchmod(descriptor, mode):
-        time.sleep(args.pace)
-        return real_fchmod(descriptor, mode)
-
     layers.os.open = counting_open
-    if args.pace:
-        layers.os.fchmod = paced_fchmod
     if args.no_exchange:
         store.rename_at = lambda *arguments: False  # as on a kernel or filesystem without renameat2
     if args.kill_after_swap:
