@@ -212,8 +212,9 @@ def piped(argv: list[str], name: str, kind: str, first: bytes, rest):
     """Inflate through a tool's stdin and stdout. The tool is killed and reaped on every way out (the end, an
     error, the consumer leaving early); a source error wins over the tool's complaint about a cut stream."""
     try:
-        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   close_fds=True)
+        # A stream through a tool's stdin and stdout, which run_command (whole output at the end) cannot be.
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
+                                   stderr=subprocess.PIPE, close_fds=True)
     except OSError as exc:
         raise CorruptLayerError("cannot start %s to inflate a %s layer: %s (decompressor: stdlib avoids it)"
                                 % (name, kind, exc.strerror or exc))
