@@ -6,8 +6,6 @@ the whole run and verify its signature against the gallery's policy, then run th
 
 from __future__ import annotations
 
-import uuid
-
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -103,7 +101,6 @@ class ActionModule(GalleryActionBase):
         seen = RunCache("warned")
         host = self.task_vars.get("inventory_hostname", "")
         self._task_token = "%s/%s" % (self._task._uuid, host)
-        self._call_token = uuid.uuid4().hex  # each item of a loop is a call of its own
         self._handed = []
         entries = [module_args.get("uri_pin"), module_args.get("gallery_entry")]
         entries += list((module_args.get("gallery_candidates") or {}).values())
@@ -127,27 +124,19 @@ class ActionModule(GalleryActionBase):
             for text in getattr(self, "_handed", []):
                 seen.once_per_run(text, lambda: {"shown_by": self._task_token})
         if result.get("changed") and getattr(self, "_restart_possible", False):
-            seen.once_per_run(self._restart_key, lambda: {"shown_by": self._call_token})
+            seen.once_per_run(self._restart_key, lambda: {"shown": True})
 
     def shown_warnings(self, warnings: list[str]) -> list[str]:
         """"Without signature verification" once per run for each gallery (the warning names the gallery): the first
-        host and task that installs from it shows it; every later install from it in the run would repeat it. The
-        restart warning once per run for each host."""
-        host = self.task_vars.get("inventory_hostname", "")
-        task_token = getattr(self, "_task_token", "%s/%s" % (self._task._uuid, host))
-        call_token = getattr(self, "_call_token", uuid.uuid4().hex)
+        host and task that installs from it shows it; every later install from it in the run would repeat it. (Hosts
+        of one task install side by side, so this is decided after the module too; the restart warning, per host, is
+        decided before it, by restart_warning.)"""
+        token = getattr(self, "_task_token", "%s/%s" % (self._task._uuid, self.task_vars.get("inventory_hostname", "")))
         seen = RunCache("warned")
         shown = []
         for warning in warnings:
             text = _warning_text(warning)
-            if UNSIGNED_MARK in text:
-                key, token = text, task_token
-            elif text == RESTART_WARNING:
-                key, token = "%s: %s" % (host, text), call_token
-            else:
-                shown.append(warning)
-                continue
-            if seen.once_per_run(key, lambda: {"shown_by": token})["shown_by"] == token:
+            if UNSIGNED_MARK not in text or seen.once_per_run(text, lambda: {"shown_by": token})["shown_by"] == token:
                 shown.append(warning)
         return shown
 

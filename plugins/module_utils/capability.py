@@ -14,7 +14,7 @@ import os
 import platform
 
 from ansible_collections.localai.gallery.plugins.module_utils.errors import InvalidCapabilityError
-from ansible_collections.localai.gallery.plugins.module_utils.vram import total_vram
+from ansible_collections.localai.gallery.plugins.module_utils.vram import MIB, is_nvidia_soc, total_vram
 
 FORCE_ENV = "LOCALAI_FORCE_META_BACKEND_CAPABILITY"
 RUN_FILE_ENV = "LOCALAI_FORCE_META_BACKEND_CAPABILITY_RUN_FILE"
@@ -23,7 +23,6 @@ LOW_VRAM_BYTES = 4 * 1024 ** 3
 PCI_VENDORS = {"0x10de": "nvidia", "0x1002": "amd", "0x8086": "intel"}
 VENDOR_PRIORITY = ("nvidia", "amd", "intel")
 VENDOR_TOOLS = (("nvidia-smi", "nvidia"), ("rocm-smi", "amd"), ("xpu-smi", "intel"), ("intel_gpu_top", "intel"))
-MIB = 1024 ** 2
 # The capabilities LocalAI detects or documents (pkg/system/capabilities.go); `cpu` is a map key metas use.
 KNOWN_CAPABILITIES = ("default", "nvidia", "nvidia-cuda-12", "nvidia-cuda-13", "nvidia-l4t", "nvidia-l4t-cuda-12",
                       "nvidia-l4t-cuda-13", "amd", "intel", "vulkan", "metal", "darwin-x86")
@@ -108,12 +107,6 @@ def _sysfs_cards(probe: HostProbe) -> list[dict]:
     return cards
 
 
-def _is_tegra(probe: HostProbe) -> bool:
-    family = _read_text(probe.path("/sys/devices/soc0/family")) or ""
-    soc_id = _read_text(probe.path("/sys/devices/soc0/soc_id")) or ""
-    return family == "Tegra" or soc_id.startswith("jep106:0426")
-
-
 def detect_gpus(probe: HostProbe) -> dict:
     """{vendor, vram_bytes, vram_source, gpus, vendor_source}: vendor by sysfs PCI ids, then tools, Tegra,
     vulkaninfo; VRAM as LocalAI counts it (None where it finds none)."""
@@ -129,7 +122,7 @@ def detect_gpus(probe: HostProbe) -> dict:
             if probe.find_tool(tool):
                 vendor, source = tool_vendor, tool
                 break
-    if vendor is None and _is_tegra(probe):
+    if vendor is None and is_nvidia_soc(probe):
         vendor, source = "nvidia", "tegra"
     if vendor is None and probe.find_tool("vulkaninfo"):
         vendor, source = "vulkan", "vulkaninfo"

@@ -102,9 +102,11 @@ def _tool(probe, name: str, args: list[str]) -> str | None:
     return out if rc == 0 else None
 
 
-def _is_nvidia_soc(probe) -> bool:
-    return _read(probe, "/sys/devices/soc0/family").strip() == "Tegra" \
-        or _read(probe, "/sys/devices/soc0/soc_id").strip().startswith("jep106:0426")
+def is_nvidia_soc(probe) -> bool:
+    """isNVIDIAIntegratedGPU: a Tegra family, or a JEDEC NVIDIA soc_id (Jetson, GB10, Thor)."""
+    if _read(probe, "/sys/devices/soc0/family").strip() == "Tegra":
+        return True
+    return _read(probe, "/sys/devices/soc0/soc_id").strip().startswith("jep106:0426")
 
 
 def nvidia_smi(probe) -> list[int]:
@@ -119,7 +121,7 @@ def nvidia_smi(probe) -> list[int]:
         name, total = parts[1].strip(), parts[2].strip()
         if "[N/A]" in (total, parts[3].strip(), parts[4].strip()):
             unified = any(pattern.upper() in name.upper() for pattern in UNIFIED_MEMORY_DEVICES)
-            totals.append(system_ram(probe) if unified or _is_nvidia_soc(probe) else 0)
+            totals.append(system_ram(probe) if unified or is_nvidia_soc(probe) else 0)
             continue
         try:
             totals.append(int(float(total) * MIB))
@@ -285,7 +287,7 @@ def total_vram(probe, cards: list[dict]) -> tuple[int, str | None]:
         intel = clinfo_intel(probe)
     found.append((intel, "xpu-smi/clinfo"))
     gpus = [(total, source) for totals, source in found for total in totals]
-    if not gpus and _is_nvidia_soc(probe):
+    if not gpus and is_nvidia_soc(probe):
         gpus = [(system_ram(probe), "NVIDIA SoC, system RAM")]
     if not gpus:
         text = _tool(probe, "vulkaninfo", ["--text"])
